@@ -1,0 +1,103 @@
+"""Gunicorn settings, derived from the same environment as the app (settings.py).
+
+Read once when gunicorn starts; the effective values are logged in one line
+so `docker logs` shows what the service is really running with.
+"""
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+
+from logs import logging_config
+from settings import load_settings
+
+settings = load_settings()
+
+# prometheus_client's multiprocess mode: every process writes its samples to
+# files in this directory and /metrics sums them.  It must exist, be empty and
+# be set before the app (and prometheus_client) is imported.  A temp dir keeps
+# it working on a read-only root filesystem with a tmpfs on /tmp.
+_metrics_dir = tempfile.mkdtemp(prefix="prometheus-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+bind = settings.bind
+workers = settings.web_concurrency
+# gthread: keep-alive connections and a few requests in flight per worker
+# without a thread per core; inference itself runs one ONNX thread per worker.
+worker_class = "gthread"
+threads = settings.threads
+timeout = settings.timeout
+graceful_timeout = settings.graceful_timeout
+keepalive = settings.keepalive
+# Recycle workers now and then (bounding slow leaks in user code), with
+# jitter so they do not all restart at once.
+max_requests = settings.max_requests
+max_requests_jitter = settings.max_requests_jitter
+# Load the model once in the master; forked workers share its memory pages.
+preload_app = settings.preload
+# Heartbeat files on a tmpfs: /dev/shm where it exists, else the temp dir,
+# never the (possibly read-only) image filesystem.
+SHM = "/dev/shm"  # noqa: S108 - gunicorn's recommended heartbeat dir, a tmpfs
+worker_tmp_dir = SHM if os.path.isdir(SHM) and os.access(SHM, os.W_OK) else tempfile.gettempdir()
+# gunicorn >= 25.1 opens a control socket under $HOME by default; the image's
+# user has no writable home, and nothing here uses gunicornc.
+control_socket_disable = True
+# The app writes one access line per request itself (with the request ID).
+logger_class = "logs.GunicornLogger"
+errorlog = "-"
+loglevel = settings.log_level
+logconfig_dict = logging_config(settings.log_level, settings.log_format)
+# Names the master and workers in ps and top.
+proc_name = "{{ cookiecutter.service_name }}"
+
+
+def on_starting(server) -> None:
+    effective = {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": worker_class,
+        "threads": threads,
+        "timeout": timeout,
+        "graceful_timeout": graceful_timeout,
+        "keepalive": keepalive,
+        "max_requests": max_requests,
+        "max_requests_jitter": max_requests_jitter,
+        "preload": preload_app,
+        "model_path": str(settings.model_path),
+        "model_threads": settings.model_threads,
+        "max_body_bytes": settings.max_body_bytes,
+        "max_batch_size": settings.max_batch_size,
+        "log_format": settings.log_format,
+        "api_key": "set" if settings.api_key else "unset",
+    }
+    logging.getLogger("gunicorn.error").info("effective configuration", extra={"config": effective})
+
+
+def child_exit(server, worker) -> None:
+    # Let /metrics drop a dead worker's live gauges (its counters are kept).
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker) -> None:
+    """End the worker without running C++ static destructors.
+
+    ONNX Runtime, imported in the master when the app is preloaded, leaves a
+    thread there; in a forked worker its exit-time destructors wait for that
+    thread, which does not exist in the child, and the worker hangs or aborts.
+    By now the worker has drained its requests: flush the logs and leave with
+    the exit code gunicorn was about to use.
+    """
+    error = sys.exc_info()[1]
+    code = error.code if isinstance(error, SystemExit) else 0
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)
+
+
+def on_exit(server) -> None:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -1,0 +1,55 @@
+"""Logging to stdout: one JSON object per line, or plain text (LOG_FORMAT=text).
+
+The same dictConfig drives gunicorn's own loggers (gunicorn.conf.py passes it
+as ``logconfig_dict``) and the app's, so every line on stdout has one format.
+"""
+
+import logging.config
+
+from gunicorn.glogging import Logger
+
+JSON_FIELDS = "%(levelname)s %(name)s %(process)d %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(name)s:%(process)d] %(message)s"
+
+
+def logging_config(level: str, log_format: str) -> dict:
+    formatter = (
+        {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": JSON_FIELDS,
+            "timestamp": "time",
+            "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
+        }
+        if log_format == "json"
+        else {"format": TEXT_FORMAT}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {
+            "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "default"}
+        },
+        "root": {"level": level.upper(), "handlers": ["stdout"]},
+        "loggers": {
+            # gunicorn's messages go through our handler; its access log is
+            # off because the app writes a richer one (with the request ID).
+            "gunicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+    }
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    logging.config.dictConfig(logging_config(level, log_format))
+
+
+class GunicornLogger(Logger):
+    """gunicorn's logger minus its access log, which the app writes instead.
+
+    Skipping it here (rather than only silencing the logger) also skips the
+    per-request work of formatting a line nobody reads.
+    """
+
+    def access(self, resp, req, environ, request_time) -> None:
+        return None

@@ -1,0 +1,40 @@
+"""Prometheus metrics, correct under several gunicorn workers.
+
+gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh temp directory
+before this module is imported; each process then writes its samples to
+memory-mapped files there and ``/metrics`` adds them up across workers.
+Without that variable (tests, a single process) the default registry is used.
+"""
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter("http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time from request start to response, by route and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+PREDICTIONS = Counter("predictions_total", "Instances predicted, by predicted label.", ["label"])
+MODEL_LOAD_SECONDS = Gauge("model_load_seconds", "Seconds the last model load took.", multiprocess_mode="max")
+
+
+def exposition() -> tuple[bytes, str]:
+    """The current metrics of every worker, in Prometheus text format."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,148 @@
+"""Request validation and the response shapes of the API.
+
+Validation is pydantic's, straight from the request bytes: strict numbers (no
+strings, no booleans), no NaN or Infinity in any spelling, no unknown fields,
+and errors that name the offending position, e.g. ``instances[2][1]``.  The
+response models are not used to build responses (plain dicts are cheaper);
+they document them in the OpenAPI document, and the tests check that real
+responses match it.
+"""
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Feature = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class RequestError(ValueError):
+    """A request the service cannot accept: ``status`` 400 or 413."""
+
+    def __init__(self, status: int, code: str, message: str, details: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def _one_of_two_forms(schema: dict) -> None:
+    # Both fields are optional but exactly one must be given: say so with
+    # oneOf, and drop pydantic's "default": null, which is not a valid value.
+    for field in schema["properties"].values():
+        field.pop("default", None)
+    schema["oneOf"] = [{"required": ["instances"]}, {"required": ["instance"]}]
+    schema["examples"] = [
+        {"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]},
+        {"instance": [5.9, 3.0, 4.2, 1.5]},
+    ]
+
+
+class PredictRequest(BaseModel):
+    """Either a batch (``instances``) or one instance (``instance``), not both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_two_forms)
+
+    instances: list[list[Feature]] = Field(
+        default=None, min_length=1, description="A batch: one list of feature values per instance."
+    )
+    instance: list[Feature] = Field(default=None, description="A single instance's feature values.")
+
+    @model_validator(mode="after")
+    def exactly_one_form(self) -> "PredictRequest":
+        if (self.instances is None) == (self.instance is None):
+            raise ValueError("give exactly one of 'instances' (a batch) or 'instance' (one instance)")
+        return self
+
+
+class Prediction(BaseModel):
+    label: str = Field(description="The most probable class.")
+    probabilities: dict[str, float] = Field(description="Probability of every class.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+
+
+class PredictResponse(BaseModel):
+    predictions: list[Prediction] = Field(description="One prediction per instance, in request order.")
+    model: ModelInfo
+
+
+class InputInfo(BaseModel):
+    shape: list[int | None] = Field(description="[batch, features]; the batch dimension is null.")
+    dtype: str
+    feature_names: list[str]
+
+
+class MetadataResponse(BaseModel):
+    name: str
+    version: str
+    sha256: str = Field(description="SHA-256 of the served model file.")
+    input: InputInfo
+    labels: list[str]
+    max_batch_size: int
+
+
+class StatusResponse(BaseModel):
+    status: str
+    reason: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    loc: str = Field(description="Where in the request, e.g. instances[2][1].")
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable error code.")
+    message: str = Field(description="What was wrong, for a human.")
+    request_id: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def location(loc: tuple) -> str:
+    """('instances', 2, 1) -> 'instances[2][1]'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def parse_predict_request(body: bytes, n_features: int, max_batch_size: int) -> np.ndarray:
+    """Validate a /predict body and return it as a float32 (n, n_features) array."""
+    try:
+        request = PredictRequest.model_validate_json(body)
+    except ValidationError as error:
+        details = [
+            {"loc": location(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in error.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        if details[0]["type"] == "json_invalid":
+            raise RequestError(400, "malformed_json", f"request body is not valid JSON: {details[0]['msg']}") from None
+        first = details[0]
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+        raise RequestError(400, "invalid_request", f"{first['loc']}: {first['msg']}{more}", details) from None
+
+    rows = request.instances if request.instances is not None else [request.instance]
+    prefix = "instances" if request.instances is not None else "instance"
+    if len(rows) > max_batch_size:
+        raise RequestError(
+            413, "batch_too_large", f"instances: batch of {len(rows)} exceeds the maximum of {max_batch_size}"
+        )
+    for index, row in enumerate(rows):
+        if len(row) != n_features:
+            where = f"{prefix}[{index}]" if request.instances is not None else prefix
+            raise RequestError(400, "wrong_feature_count", f"{where}: expected {n_features} features, got {len(row)}")
+    with np.errstate(over="ignore"):
+        batch = np.asarray(rows, dtype=np.float32)
+    if not np.isfinite(batch).all():
+        # Finite as a JSON number but beyond float32 (about 3.4e38).
+        row, column = (int(i) for i in np.argwhere(~np.isfinite(batch))[0])
+        where = f"{prefix}[{row}][{column}]" if request.instances is not None else f"{prefix}[{column}]"
+        raise RequestError(400, "invalid_request", f"{where}: number is too large for float32")
+    return batch

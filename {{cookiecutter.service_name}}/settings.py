@@ -1,0 +1,68 @@
+"""Every setting of the service, read from the environment in one place.
+
+Both gunicorn.conf.py and the Flask app read these, so the server and the app
+can never disagree.  Values are typed and range-checked at start-up: a bad
+value stops the service with one line naming the variable, e.g.
+
+    invalid configuration: WEB_CONCURRENCY='many': Input should be a valid integer
+"""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+HERE = Path(__file__).resolve().parent
+
+
+def default_workers() -> int:
+    """One worker per usable CPU: inference is CPU-bound, so more only queue."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+class Settings(BaseSettings):
+    """Environment variables (case-insensitive) and their defaults."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True, protected_namespaces=())
+
+    host: str = Field("0.0.0.0", description="Address to bind.")
+    port: int = Field({{ cookiecutter.port }}, ge=1, le=65535, description="Port to listen on.")
+    web_concurrency: int = Field(default_factory=default_workers, ge=1, le=64, description="Gunicorn worker processes.")
+    threads: int = Field(4, ge=1, le=64, description="Threads per worker (gthread worker class).")
+    timeout: int = Field(30, ge=1, le=3600, description="Seconds a request may take before its worker is replaced.")
+    graceful_timeout: int = Field(20, ge=1, le=3600, description="Seconds to finish in-flight requests on SIGTERM.")
+    keepalive: int = Field(5, ge=0, le=300, description="Seconds to hold an idle keep-alive connection.")
+    max_requests: int = Field(10000, ge=0, description="Recycle a worker after this many requests (0: never).")
+    max_requests_jitter: int = Field(
+        1000, ge=0, description="Random extra requests so workers do not recycle together."
+    )
+    preload: bool = Field(True, description="Load the model in the master before forking, shared by workers.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    max_batch_size: int = Field(256, ge=1, le=100_000, description="Most instances in one request (413 above).")
+    model_path: Path = Field(HERE / "model" / "iris.onnx", description="ONNX model file to serve.")
+    model_threads: int = Field(1, ge=0, le=64, description="ONNX Runtime threads per worker (0: one per core).")
+    api_key: str = Field("", description="When set, required by every route but health, readiness and metrics.")
+
+    @property
+    def bind(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class ConfigurationError(SystemExit):
+    """Raised instead of a traceback so start-up fails with one readable line."""
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None

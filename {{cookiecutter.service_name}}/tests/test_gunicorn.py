@@ -1,0 +1,86 @@
+"""The service as it runs in production: gunicorn with gunicorn.conf.py, two workers."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT, SETOSA, VIRGINICA
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", "LOG_FORMAT": "json"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "--config", "gunicorn.conf.py", "serve_http:app"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if get(f"{base}/readyz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"gunicorn did not become ready:\n{process.communicate()[0]}")
+    yield base
+    process.terminate()
+    output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    # Workers must exit cleanly too, not be aborted or killed on shutdown.
+    assert "SIGABRT" not in output and "SIGKILL" not in output and "terminate called" not in output, output
+
+
+def test_predicts_over_http(server):
+    request = urllib.request.Request(
+        f"{server}/predict",
+        data=json.dumps({"instances": [SETOSA, VIRGINICA]}).encode(),
+        headers={"Content-Type": "application/json", "X-Request-ID": "gunicorn-test"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["X-Request-ID"] == "gunicorn-test"
+        assert response.headers["Server"] == "gunicorn"
+        labels = [p["label"] for p in json.load(response)["predictions"]]
+    assert labels == ["setosa", "virginica"]
+
+
+def test_metrics_add_up_across_workers(server):
+    for _ in range(20):
+        get(f"{server}/healthz")
+    status, body = get(f"{server}/metrics")
+    assert status == 200
+    line = next(
+        line
+        for line in body.decode().splitlines()
+        if line.startswith('http_requests_total{method="GET",route="/healthz",status="200"}')
+    )
+    assert float(line.split()[-1]) >= 20

@@ -1,0 +1,106 @@
+"""POST /predict: answers, and a JSON 4xx naming the problem for bad requests."""
+
+import json
+
+import pytest
+from conftest import SETOSA, VERSICOLOR, VIRGINICA, make_client
+
+
+def post(client, body, content_type="application/json", **headers):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.post("/predict", data=data, content_type=content_type, headers=headers)
+
+
+def test_batch_gets_one_prediction_per_instance_in_order(client):
+    response = post(client, {"instances": [SETOSA, VERSICOLOR, VIRGINICA]})
+    assert response.status_code == 200
+    predictions = response.get_json()["predictions"]
+    assert [p["label"] for p in predictions] == ["setosa", "versicolor", "virginica"]
+    for prediction in predictions:
+        assert set(prediction["probabilities"]) == {"setosa", "versicolor", "virginica"}
+        assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert max(prediction["probabilities"], key=prediction["probabilities"].get) == prediction["label"]
+
+
+def test_single_instance_form(client):
+    response = post(client, {"instance": VIRGINICA})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert [p["label"] for p in body["predictions"]] == ["virginica"]
+    assert body["model"] == {"name": "iris-logistic-regression", "version": "1.0.0"}
+
+
+def test_integers_are_numbers(client):
+    assert post(client, {"instance": [5, 3, 1, 0]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "message_part"),
+    [
+        (b'{"instances": [[5.1, 3.5', 400, "malformed_json", "not valid JSON"),
+        (b"", 400, "malformed_json", "not valid JSON"),
+        (b"[1, 2, 3]", 400, "invalid_request", "object"),
+        ({}, 400, "invalid_request", "exactly one of"),
+        ({"instances": [SETOSA], "instance": SETOSA}, 400, "invalid_request", "exactly one of"),
+        ({"instances": [SETOSA], "extra": 1}, 400, "invalid_request", "extra: Extra inputs"),
+        ({"instances": []}, 400, "invalid_request", "instances: List should have at least 1 item"),
+        ({"instances": [SETOSA, [1, 2, "3", 4]]}, 400, "invalid_request", "instances[1][2]"),
+        ({"instances": [[True, 1, 1, 1]]}, 400, "invalid_request", "instances[0][0]"),
+        ({"instances": [SETOSA, [1, 2, 3]]}, 400, "wrong_feature_count", "instances[1]: expected 4 features, got 3"),
+        ({"instance": [1, 2, 3, 4, 5]}, 400, "wrong_feature_count", "instance: expected 4 features, got 5"),
+        ({"instances": [[1, 2, [3], 4]]}, 400, "invalid_request", "instances[0][2]"),
+        ({"instances": None}, 400, "invalid_request", "instances"),
+        (
+            b'{"instances": [[1, 2, 3, 4], [1, 2, NaN, 4]]}',
+            400,
+            "invalid_request",
+            "instances[1][2]: Input should be a finite",
+        ),
+        (b'{"instance": [1, Infinity, 3, 4]}', 400, "invalid_request", "instance[1]: Input should be a finite"),
+        (b'{"instance": [1, 2, -Infinity, 4]}', 400, "invalid_request", "instance[2]"),
+        (b'{"instance": [1, 2, 3, 1e400]}', 400, "invalid_request", "instance[3]"),
+        (
+            b'{"instances": [[1, 2, 3, 4], [1, 1e39, 3, 4]]}',
+            400,
+            "invalid_request",
+            "instances[1][1]: number is too large",
+        ),
+        (b"[" * 10000, 400, "malformed_json", "recursion limit"),
+    ],
+    ids=lambda value: None if not isinstance(value, str) else value[:30],
+)
+def test_bad_request_is_json_4xx_naming_the_problem(client, body, status, code, message_part):
+    response = post(client, body)
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["code"] == code
+    assert message_part in error["message"]
+    assert error["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_batch_over_the_maximum_is_413():
+    client = make_client(max_batch_size=2)
+    response = post(client, {"instances": [SETOSA] * 3})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["message"] == "instances: batch of 3 exceeds the maximum of 2"
+
+
+def test_body_over_the_limit_is_413_before_parsing():
+    client = make_client(max_body_bytes=1024)
+    response = post(client, {"instances": [SETOSA] * 100})
+    assert response.status_code == 413
+    assert "1024 bytes" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_non_json_content_type_is_415(client, content_type):
+    response = post(client, {"instance": SETOSA}, content_type=content_type)
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_charset_must_be_utf8(client):
+    assert post(client, {"instance": SETOSA}, content_type="application/json; charset=UTF-8").status_code == 200
+    response = post(client, {"instance": SETOSA}, content_type="application/json; charset=latin-1")
+    assert response.status_code == 415
+    assert "latin-1" in response.get_json()["error"]["message"]

@@ -1,0 +1,37 @@
+"""Configuration from the environment: typed, range-checked, one clear error."""
+
+import pytest
+
+from settings import ConfigurationError, load_settings
+
+
+def test_defaults_make_a_working_service():
+    settings = load_settings()
+    assert settings.port == {{ cookiecutter.port }}
+    assert settings.web_concurrency >= 1
+    assert settings.model_path.is_file()
+
+
+def test_environment_overrides(monkeypatch):
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    settings = load_settings()
+    assert (settings.port, settings.web_concurrency, settings.log_format) == (8080, 3, "text")
+    assert settings.bind == "0.0.0.0:8080"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WEB_CONCURRENCY", "many", "WEB_CONCURRENCY='many'"),
+        ("PORT", "70000", "PORT='70000'"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT='xml'"),
+        ("MAX_BATCH_SIZE", "0", "MAX_BATCH_SIZE='0'"),
+    ],
+)
+def test_bad_values_stop_start_up_naming_the_variable(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match="invalid configuration") as error:
+        load_settings()
+    assert message in str(error.value)
