@@ -26,8 +26,9 @@
 #    default): lowered to 5.
 #  * /run is a plain directory, so podman's "alive" marker survives a kill of
 #    all processes (CI ends everything a session left running): podman then
-#    believes dead containers still run. When no engine process is alive we
-#    wipe the run-time dirs, which makes podman "refresh" like after a reboot.
+#    believes dead containers still run, runc state and netavark's iptables
+#    rules stay behind too. When no engine process is alive we clean up what
+#    a reboot would (section 3), and podman "refreshes" its containers.
 #  * BuildKit cannot talk to podman: use DOCKER_BUILDKIT=0 (classic builder;
 #    docker 28 prints a deprecation warning, harmless) and COMPOSE_BAKE=false.
 #  * Healthchecks are kept in the built image (the compat build API writes
@@ -235,6 +236,12 @@ if ! answering; then
             | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
         rm -rf "$RUN_DIR/libpod" "$RUN_DIR/storage" /dev/shm/libpod_lock
         reset_network_leftovers
+        # runc's state dir (/run/runc) also survives: "runc create failed:
+        # container with given ID already exists" on `docker start`.
+        for c in $(runc list -q 2>/dev/null || true); do
+            runc state "$c" 2>/dev/null | grep -q "\"bundle\": *\"$GRAPHROOT/" \
+                && runc delete --force "$c" 2>/dev/null || true
+        done
     fi
     rm -f "$SOCK"
     log "starting podman system service on $SOCK (log: $SERVICE_LOG)"

@@ -59,14 +59,51 @@ def _tail(text: str | None, limit: int = 6000) -> str:
 
 # Boolean flags (taking no value) of `docker run`, `docker compose` and
 # `docker compose run`: enough to find where the options end (image/service).
-_RUN_BOOL = {"--rm", "-d", "--detach", "-i", "--interactive", "-t", "--tty", "-P", "--publish-all",
-             "--privileged", "--init", "--read-only", "--no-healthcheck", "--oom-kill-disable",
-             "--disable-content-trust", "-q", "--quiet", "--sig-proxy", "--help"}
+_RUN_BOOL = {
+    "--rm",
+    "-d",
+    "--detach",
+    "-i",
+    "--interactive",
+    "-t",
+    "--tty",
+    "-P",
+    "--publish-all",
+    "--privileged",
+    "--init",
+    "--read-only",
+    "--no-healthcheck",
+    "--oom-kill-disable",
+    "--disable-content-trust",
+    "-q",
+    "--quiet",
+    "--sig-proxy",
+    "--help",
+}
 _COMPOSE_BOOL = {"--all-resources", "--compatibility", "--dry-run", "--help"}
-_COMPOSE_RUN_BOOL = {"--rm", "-d", "--detach", "-i", "--interactive", "-T", "--no-TTY", "-t", "--tty",
-                     "--build", "--dry-run", "--no-deps", "-q", "--quiet", "--quiet-build",
-                     "--quiet-pull", "--remove-orphans", "-P", "--service-ports", "--use-aliases",
-                     "--help"}
+_COMPOSE_RUN_BOOL = {
+    "--rm",
+    "-d",
+    "--detach",
+    "-i",
+    "--interactive",
+    "-T",
+    "--no-TTY",
+    "-t",
+    "--tty",
+    "--build",
+    "--dry-run",
+    "--no-deps",
+    "-q",
+    "--quiet",
+    "--quiet-build",
+    "--quiet-pull",
+    "--remove-orphans",
+    "-P",
+    "--service-ports",
+    "--use-aliases",
+    "--help",
+}
 
 
 def _first_positional(args: list[str], start: int, bool_flags: set[str]) -> int:
@@ -78,9 +115,13 @@ def _first_positional(args: list[str], start: int, bool_flags: set[str]) -> int:
             return i + 1
         if not a.startswith("-") or a == "-":
             return i
-        if "=" in a or a in bool_flags or (
-            # combined short booleans such as -it, -dit
-            not a.startswith("--") and len(a) > 2 and all(f"-{c}" in bool_flags for c in a[1:])
+        if (
+            "=" in a
+            or a in bool_flags
+            or (
+                # combined short booleans such as -it, -dit
+                not a.startswith("--") and len(a) > 2 and all(f"-{c}" in bool_flags for c in a[1:])
+            )
         ):
             i += 1
         else:
@@ -89,8 +130,11 @@ def _first_positional(args: list[str], start: int, bool_flags: set[str]) -> int:
 
 
 def _is_detached(opts: list[str]) -> bool:
-    return any(o in ("-d", "--detach") or (o.startswith("-") and not o.startswith("--") and "d" in o[1:]
-               and len(o) > 2 and "=" not in o) for o in opts)
+    return any(
+        o in ("-d", "--detach")
+        or (o.startswith("-") and not o.startswith("--") and "d" in o[1:] and len(o) > 2 and "=" not in o)
+        for o in opts
+    )
 
 
 @dataclass
@@ -166,7 +210,7 @@ class Engine:
             if sub >= len(argv) or argv[sub] != "run":
                 return None
             end = _first_positional(argv, sub + 1, _COMPOSE_RUN_BOOL)
-            opts = argv[sub + 1:end]
+            opts = argv[sub + 1 : end]
             if "--rm" not in opts or _is_detached(opts):
                 return None
             opts = [o for o in opts if o != "--rm"]
@@ -179,7 +223,7 @@ class Engine:
             if name is None:
                 name = "tmpl-run-" + uuid.uuid4().hex[:12]
                 opts = ["--name", name, *opts]
-            new = [*argv[:sub + 1], *opts, *argv[end:]]
+            new = [*argv[: sub + 1], *opts, *argv[end:]]
             try:
                 return self.docker(*new, **kw)
             finally:
@@ -212,7 +256,11 @@ def _docker_info(env: dict[str, str]) -> tuple[bool, str]:
     try:
         proc = subprocess.run(
             ["docker", "info", "--format", "{{.ServerVersion}}"],
-            env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return False, "`docker info` timed out"
@@ -224,7 +272,11 @@ def _docker_info(env: dict[str, str]) -> tuple[bool, str]:
 def _server_kind(env: dict[str, str]) -> str:
     proc = subprocess.run(
         ["docker", "version", "--format", "{{range .Server.Components}}{{.Name}};{{end}}"],
-        env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
     )
     return "podman" if "podman" in proc.stdout.lower() else "docker"
 
@@ -243,12 +295,13 @@ def _run_bootstrap() -> dict[str, str]:
     elif shutil.which("sudo"):
         cmd = ["sudo", "-n", "-E", "bash", str(BOOTSTRAP)]  # never prompt
     else:
-        raise EngineUnavailable(
-            f"the podman engine needs root: run `sudo {BOOTSTRAP}` once, as root"
-        )
+        raise EngineUnavailable(f"the podman engine needs root: run `sudo {BOOTSTRAP}` once, as root")
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=BOOTSTRAP_TIMEOUT,
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=BOOTSTRAP_TIMEOUT,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
@@ -260,7 +313,7 @@ def _run_bootstrap() -> dict[str, str]:
     exports: dict[str, str] = {}
     for line in proc.stdout.splitlines():
         if line.startswith("export ") and "=" in line:
-            key, _, value = line[len("export "):].partition("=")
+            key, _, value = line[len("export ") :].partition("=")
             exports[key.strip()] = value.strip()
     if "DOCKER_HOST" not in exports:
         raise EngineUnavailable(f"{BOOTSTRAP} printed no DOCKER_HOST:\n{_tail(proc.stdout)}")
@@ -303,7 +356,7 @@ if __name__ == "__main__":
     try:
         engine = find_engine()
     except EngineUnavailable as exc:
-        raise SystemExit(f"EngineUnavailable: {exc}")
+        raise SystemExit(f"EngineUnavailable: {exc}") from None
     print(engine.describe())
     for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "COMPOSE_BAKE", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF"):
         if key in engine.env:

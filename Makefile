@@ -1,0 +1,43 @@
+# The template's own commands; `make` or `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+# Where `make demo` generates the default service.
+DEMO_DIR ?= .demo
+DEMO_PORT ?= 5000
+# Extra pytest arguments, e.g. PYTEST_ARGS="-k hooks -x".
+PYTEST_ARGS ?=
+
+.PHONY: help dev-env demo test lint clean
+
+help: ## List every target with a one-line description
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+dev-env: $(VENV)/.installed ## Create .venv with cookiecutter, pytest-cookies and the linters
+
+demo: dev-env ## Generate the default service into .demo/, run it locally and show a real prediction
+	rm -rf $(DEMO_DIR)
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) . port=$(DEMO_PORT)
+	$(MAKE) -C $(DEMO_DIR)/iris-classifier install
+	cd $(DEMO_DIR)/iris-classifier && PORT=$(DEMO_PORT) LOG_FORMAT=text .venv/bin/gunicorn --config gunicorn.conf.py serve_http:app & \
+	  server=$$!; trap 'kill $$server 2>/dev/null; wait $$server' EXIT; \
+	  $(MAKE) --no-print-directory -C $(DEMO_DIR)/iris-classifier smoke PORT=$(DEMO_PORT) && \
+	  echo "Serving $(DEMO_DIR)/iris-classifier on http://localhost:$(DEMO_PORT) (see its README); Ctrl-C to stop." && \
+	  wait $$server
+
+test: dev-env ## Run the whole test suite (bakes, hooks, the default service, containers)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: dev-env ## Lint the template's own test code (the baked hooks and project are linted by the tests)
+	$(VENV)/bin/ruff check tests hooks
+	$(VENV)/bin/ruff format --check tests hooks
+
+clean: ## Remove .venv, .demo and caches
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,125 @@
+"""Shared helpers for the template's tests."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+PYTHON_VERSIONS = DEFAULTS["python_version"]
+CUDA_VERSIONS = DEFAULTS["cuda_version"]
+# Three iris flowers whose species is not in doubt, and that species.
+KNOWN_FLOWERS = {"setosa": [5.1, 3.5, 1.4, 0.2], "versicolor": [6.4, 3.2, 4.5, 1.5], "virginica": [6.7, 3.0, 5.2, 2.3]}
+
+
+def tool(name: str) -> str:
+    """A console script of this test environment (ruff, hadolint, ...)."""
+    candidate = Path(sys.executable).with_name(name)
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed: run the tests through `make test`")
+    return found
+
+
+def run(args, cwd=None, timeout=600, env=None, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, args))} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def bake_ok(cookies, **answers) -> Path:
+    result = cookies.bake(extra_context=answers)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return result.project_path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method: str, url: str, body: dict | None = None, timeout: float = 5) -> tuple[int, dict | str]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw, status, kind = response.read(), response.status, response.headers.get_content_type()
+    except urllib.error.HTTPError as error:
+        raw, status, kind = error.read(), error.code, error.headers.get_content_type()
+    return status, json.loads(raw) if kind == "application/json" else raw.decode()
+
+
+def wait_ready(base_url: str, timeout: float = 60, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"server exited {process.returncode} before becoming ready")
+        try:
+            status, body = http("GET", f"{base_url}/readyz", timeout=2)
+            if status == 200:
+                return
+            last = f"{status} {body}"
+        except OSError as error:
+            last = str(error)
+        time.sleep(0.2)
+    pytest.fail(f"{base_url} not ready after {timeout} s: {last}")
+
+
+def assert_predicts_known_flowers(base_url: str) -> None:
+    status, body = http("POST", f"{base_url}/predict", {"instances": list(KNOWN_FLOWERS.values())})
+    assert status == 200, body
+    assert [p["label"] for p in body["predictions"]] == list(KNOWN_FLOWERS)
+
+
+UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%|\{#|cookiecutter", re.IGNORECASE)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """A Docker-API engine (tests/engine); skips without one, but never under CI=true."""
+    from engine.engine import EngineUnavailable, find_engine
+
+    try:
+        found = find_engine()
+    except EngineUnavailable as reason:
+        if in_ci():
+            pytest.fail(f"CI=true but no container engine: {reason}")
+        pytest.skip(f"no container engine: {reason}")
+    print(f"\ncontainer engine: {found.describe()}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def default_bake(cookies_session) -> Path:
+    """The default bake, shared by the tests that only read or build it."""
+    result = cookies_session.bake()
+    assert result.exception is None, result.exception
+    return result.project_path
+
+
+@pytest.fixture(scope="session")
+def default_image(engine, default_bake) -> str:
+    """The default bake's CPU image, built once with `make build` on the engine."""
+    tag = f"{default_bake.name}:test-{os.getpid()}"
+    image, version = tag.split(":")
+    run(["make", "build", f"IMAGE={image}", f"TAG={version}"], cwd=default_bake, env=engine.env, timeout=1800)
+    yield tag
+    engine.docker("rmi", "-f", tag, check=False)

@@ -1,0 +1,241 @@
+"""Bake every supported combination of answers and check what comes out.
+
+Each baked project must read as hand-written: no template leftovers, Python
+that compiles and is ruff-clean, YAML that parses, Dockerfiles that pass
+hadolint with their dependency layer before the source, and a Makefile whose
+targets print the documented commands.
+"""
+
+import compileall
+import itertools
+import re
+
+import pytest
+import yaml
+from conftest import CUDA_VERSIONS, PYTHON_VERSIONS, UNRENDERED, bake_ok, run, tool
+
+# Every combination of the choice and boolean answers, with readable ids.
+COMBINATIONS = [
+    pytest.param(
+        {"python_version": python, "include_gpu": gpu, "cuda_version": cuda},
+        id=f"py{python}-{'gpu-cuda' + cuda if gpu == 'yes' else 'cpu'}",
+    )
+    for python, gpu, cuda in itertools.product(PYTHON_VERSIONS, ("yes", "no"), CUDA_VERSIONS)
+    if gpu == "yes" or cuda == CUDA_VERSIONS[0]  # without GPU the CUDA answer is unused
+]
+# Free-text answers that stress rendering: quotes, backslashes, non-ASCII,
+# a long description, extra system packages, the highest ports.
+TEXT_ANSWERS = [
+    pytest.param({}, id="defaults"),
+    pytest.param(
+        {
+            "project_name": 'Fraud "Scorer" \\ v2 – ünïcode',
+            "service_name": "fraud.scorer_v2-api",
+            "description": "Scores card payments for fraud; it's " + "very " * 22 + 'long, with "quotes" and \\ too.',
+            "port": "8080",
+            "system_packages": "ffmpeg libsm6 libxext6",
+        },
+        id="awkward-text",
+    ),
+    pytest.param({"port": "65534", "system_packages": "  libgomp1   "}, id="top-port-gpu"),
+    pytest.param({"port": "65535", "include_gpu": "no", "system_packages": "libgomp1"}, id="top-port-cpu"),
+]
+
+MAKE_TARGETS_WITH_COMMANDS = {
+    "build": ["docker build", "-f Dockerfile.cpu", "-t {image}:latest", " ."],
+    "run": [
+        "docker run -d -p {port}:{port}",
+        "--log-opt max-size=5m --log-opt max-file=5",
+        "--restart always",
+        "--name {service} {image}:latest",
+    ],
+    "run-net": ["docker network create {service}-net", "--network {service}-net", "--restart always"],
+    "stop": ["docker stop {service}"],
+    "restart": ["docker restart {service}"],
+    "ps": ["docker ps --filter name={service} --format 'table {{{{.Names}}}}"],
+    "ps-all": ["docker ps -a --filter name={service}"],
+    "stats": ["docker stats", "{{{{.CPUPerc}}}}", "{service}"],
+    "logs": ["docker logs -f --tail 100 {service}"],
+    "shell": ["docker exec -it {service} bash"],
+    "rm": ["docker rm {service}"],
+    "rmi": ["docker rmi {image}:latest"],
+    "prune-images": ["docker image prune -f"],
+    "prune-containers": ["docker container prune -f"],
+    "prune-system": ["docker system prune -f"],
+    "network-create": ["docker network create {service}-net"],
+    "network-ls": ["docker network ls"],
+    "compose-build": ["docker compose build"],
+    "compose-up": ["docker compose up -d --build"],
+    "compose-down": ["docker compose", "down"],
+    "compose-logs": ["docker compose logs -f"],
+    "smoke": ["curl", "/readyz", "-X POST", "/predict"],
+    "dev": ["gunicorn --config gunicorn.conf.py --reload serve_http:app"],
+    "test": ["pytest"],
+    "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
+    "train": ["requirements-train.txt", "train.py"],
+}
+GPU_TARGETS_WITH_COMMANDS = {
+    "build-gpu": ["docker build", "-f Dockerfile.gpu", "-t {image}-gpu:latest"],
+    "run-gpu": [
+        "docker run -d -p {gpu_port}:{port}",
+        "--log-opt max-size=5m --log-opt max-file=5",
+        "--restart always",
+        "--gpus all",
+        "--name {service}-gpu {image}-gpu:latest",
+    ],
+    "compose-up-gpu": ["docker compose --profile gpu up -d --build"],
+}
+
+
+def check_project(project, answers: dict) -> None:
+    service = project.name
+    port = int(answers.get("port", "5000").strip())
+    gpu = answers.get("include_gpu", "yes") == "yes"
+    files = [path for path in project.rglob("*") if path.is_file()]
+
+    # No template leftovers anywhere (the model is binary and copied as-is).
+    for path in files:
+        if path.suffix != ".onnx":
+            match = UNRENDERED.search(path.read_text())
+            assert match is None, f"{path.relative_to(project)}: unrendered {match.group(0)!r}"
+
+    # Option-specific files exist exactly when chosen.
+    for name in ("Dockerfile.gpu", "requirements-gpu.txt"):
+        assert (project / name).exists() == gpu, name
+    if not gpu:
+        for name in ("Makefile", "compose.yaml", "README.md"):
+            assert "gpu" not in (project / name).read_text().lower(), f"{name} mentions the GPU option"
+
+    # Python compiles, and is lint- and format-clean under the project's own config.
+    assert compileall.compile_dir(project, quiet=1, force=True)
+    run([tool("ruff"), "check", "--no-cache", "."], cwd=project)
+    run([tool("ruff"), "format", "--check", "--no-cache", "."], cwd=project)
+
+    check_compose(yaml.safe_load((project / "compose.yaml").read_text()), service, port, gpu)
+    for dockerfile in ["Dockerfile.cpu"] + (["Dockerfile.gpu"] if gpu else []):
+        check_dockerfile(project / dockerfile, answers)
+    check_makefile(project, service, port, gpu)
+
+
+def check_compose(compose: dict, service: str, port: int, gpu: bool) -> None:
+    assert "version" not in compose
+    services = compose["services"]
+    assert set(services) == ({service, f"{service}-gpu"} if gpu else {service})
+    cpu = services[service]
+    assert cpu["build"] == {"context": ".", "dockerfile": "Dockerfile.cpu"}
+    assert cpu["container_name"] == service
+    assert cpu["restart"] == "always"
+    assert cpu["logging"] == {"driver": "json-file", "options": {"max-size": "5m", "max-file": "5"}}
+    assert cpu["healthcheck"]["test"] == ["CMD", "python", "healthcheck.py"]
+    host_ports = [entry.split(":")[0] for entry in cpu["ports"]]
+    assert cpu["ports"] == [f"${{PORT:-{port}}}:{port}"]
+    if gpu:
+        gpu_service = services[f"{service}-gpu"]
+        assert gpu_service["build"]["dockerfile"] == "Dockerfile.gpu"
+        assert gpu_service["ports"] == [f"${{GPU_PORT:-{port + 1}}}:{port}"]
+        assert gpu_service["deploy"]["resources"]["reservations"]["devices"] == [
+            {"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}
+        ]
+        host_ports += [entry.split(":")[0] for entry in gpu_service["ports"]]
+    assert len(set(host_ports)) == len(host_ports), "two services on one host port"
+
+
+def check_dockerfile(dockerfile, answers: dict) -> None:
+    result = run([tool("hadolint"), "--failure-threshold", "style", dockerfile.name], cwd=dockerfile.parent, check=False)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout
+    lines = [line for line in dockerfile.read_text().splitlines() if line and not line.startswith("#")]
+    index = {
+        "copy_requirements": next(i for i, line in enumerate(lines) if re.match(r"COPY requirements-serve\.txt", line)),
+        "pip_install": next(i for i, line in enumerate(lines) if "pip install -r" in line),
+        "copy_source": next(i for i, line in enumerate(lines) if line.startswith("COPY *.py")),
+        "user": next(i for i, line in enumerate(lines) if line.startswith("USER ")),
+    }
+    assert index["copy_requirements"] < index["pip_install"] < index["copy_source"] < index["user"], index
+    text = dockerfile.read_text()
+    assert re.search(r"^ARG PYTHON_VERSION=", text, re.M)
+    assert re.search(r'^ENTRYPOINT \["gunicorn", "--config", "gunicorn.conf.py", "serve_http:app"\]$', text, re.M)
+    assert re.search(r'^HEALTHCHECK .*CMD \["python", "healthcheck.py"\]$', text, re.M)
+    assert "useradd --uid" in text and "USER ${UID}:${UID}" in text
+    packages = answers.get("system_packages", "").split()
+    if packages:
+        install = next(line for line in text.splitlines() if "apt-get install" in line and packages[0] in line)
+        assert all(f" {package}" in install for package in packages), install
+        assert text.index(install) < text.index("COPY requirements-serve.txt"), "system packages after dependencies"
+    elif dockerfile.name == "Dockerfile.cpu":
+        assert "apt-get" not in text, "an apt layer with nothing to install"
+    if dockerfile.name == "Dockerfile.gpu":
+        assert f"ARG CUDA_VERSION={answers.get('cuda_version', CUDA_VERSIONS[0])}" in text
+        assert "ARG BASE_IMAGE=nvidia/cuda:${CUDA_VERSION}-cudnn-runtime-ubuntu24.04" in text
+
+
+def make_n(project, target: str, **variables) -> str:
+    args = ["make", "-n", "--no-print-directory", target] + [f"{k}={v}" for k, v in variables.items()]
+    return run(args, cwd=project).stdout
+
+
+def check_makefile(project, service: str, port: int, gpu: bool) -> None:
+    expected = dict(MAKE_TARGETS_WITH_COMMANDS, **(GPU_TARGETS_WITH_COMMANDS if gpu else {}))
+    values = {"service": service, "image": service, "port": port, "gpu_port": port + 1}
+    for target, fragments in expected.items():
+        printed = make_n(project, target)
+        for fragment in fragments:
+            assert fragment.format(**values) in printed, f"make -n {target}:\n{printed}"
+    if not gpu:
+        for target in GPU_TARGETS_WITH_COMMANDS:
+            assert run(["make", "-n", target], cwd=project, check=False).returncode != 0, target
+
+    # The docker command is a variable, e.g. for sudo or podman.
+    assert make_n(project, "ps", DOCKER="sudo docker").startswith("sudo docker ps")
+    assert "podman run -d -p 9000:9000" in make_n(project, "run", DOCKER="podman", PORT=9000)
+
+    # `make` alone is `make help`, and it lists every target with a description.
+    help_text = run(["make", "--no-print-directory"], cwd=project).stdout
+    targets = re.findall(r"^([a-z][a-z0-9-]*):", (project / "Makefile").read_text(), re.M)
+    for target in targets:
+        assert re.search(rf"^\s*(\x1b\[\d+m)?{re.escape(target)}\b.*\S", help_text, re.M), f"make help lacks {target}"
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS + TEXT_ANSWERS)
+def test_bake_is_clean(cookies, answers):
+    project = bake_ok(cookies, **answers)
+    check_project(project, answers)
+
+
+def test_default_bake_layout(cookies):
+    project = bake_ok(cookies)
+    assert project.name == "iris-classifier"
+    for name in (
+        "serve_http.py",
+        "model.py",
+        "train.py",
+        "gunicorn.conf.py",
+        "requirements-serve.txt",
+        "requirements-dev.txt",
+        "Dockerfile.cpu",
+        "Dockerfile.gpu",
+        ".dockerignore",
+        "compose.yaml",
+        "Makefile",
+        "README.md",
+        "tests/test_predict.py",
+    ):
+        assert (project / name).is_file(), name
+    # The model artifact is copied byte for byte, not rendered.
+    template_model = cookies._default_template + "/{{cookiecutter.service_name}}/model/iris.onnx"
+    assert (project / "model/iris.onnx").read_bytes() == open(template_model, "rb").read()
+    # Runtime dependencies are all pinned.
+    for line in (project / "requirements-serve.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            assert re.fullmatch(r"[a-z0-9-]+==[0-9][0-9a-z.]*", line), line
+
+
+def test_service_name_derives_from_project_name(cookies):
+    project = bake_ok(cookies, project_name="Credit Risk Scorer")
+    assert project.name == "credit-risk-scorer"
+
+
+def test_post_gen_prints_next_steps(cookies, capfd):
+    bake_ok(cookies, include_gpu="no")
+    out = capfd.readouterr().out
+    assert "cd iris-classifier" in out and "make dev" in out
+
