@@ -12,7 +12,7 @@ import re
 
 import pytest
 import yaml
-from conftest import CUDA_VERSIONS, PYTHON_VERSIONS, UNRENDERED, bake_ok, run, tool
+from conftest import CUDA_VERSIONS, PYTHON_VERSIONS, TEMPLATE, UNRENDERED, bake_ok, run, tool
 
 # Every combination of the choice and boolean answers, with readable ids.
 COMBINATIONS = [
@@ -29,7 +29,7 @@ TEXT_ANSWERS = [
     pytest.param({}, id="defaults"),
     pytest.param(
         {
-            "project_name": 'Fraud "Scorer" \\ v2 – ünïcode',
+            "project_name": 'Fraud "Scorer" \\ v2 \u2013 \u00fcn\u00efcode',
             "service_name": "fraud.scorer_v2-api",
             "description": "Scores card payments for fraud; it's " + "very " * 22 + 'long, with "quotes" and \\ too.',
             "port": "8080",
@@ -141,7 +141,9 @@ def check_compose(compose: dict, service: str, port: int, gpu: bool) -> None:
 
 
 def check_dockerfile(dockerfile, answers: dict) -> None:
-    result = run([tool("hadolint"), "--failure-threshold", "style", dockerfile.name], cwd=dockerfile.parent, check=False)
+    result = run(
+        [tool("hadolint"), "--failure-threshold", "style", dockerfile.name], cwd=dockerfile.parent, check=False
+    )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout
     lines = [line for line in dockerfile.read_text().splitlines() if line and not line.startswith("#")]
     index = {
@@ -221,8 +223,8 @@ def test_default_bake_layout(cookies):
     ):
         assert (project / name).is_file(), name
     # The model artifact is copied byte for byte, not rendered.
-    template_model = cookies._default_template + "/{{cookiecutter.service_name}}/model/iris.onnx"
-    assert (project / "model/iris.onnx").read_bytes() == open(template_model, "rb").read()
+    template_model = TEMPLATE / "{{cookiecutter.service_name}}" / "model" / "iris.onnx"
+    assert (project / "model/iris.onnx").read_bytes() == template_model.read_bytes()
     # Runtime dependencies are all pinned.
     for line in (project / "requirements-serve.txt").read_text().splitlines():
         if line and not line.startswith("#"):
@@ -238,4 +240,3 @@ def test_post_gen_prints_next_steps(cookies, capfd):
     bake_ok(cookies, include_gpu="no")
     out = capfd.readouterr().out
     assert "cd iris-classifier" in out and "make dev" in out
-

@@ -18,7 +18,10 @@ BAD_ANSWERS = [
     ({"service_name": ""}, "service_name='' is invalid"),
     ({"project_name": "   ", "service_name": "blank"}, "project_name='   ' is invalid: it must not be empty"),
     ({"project_name": "!!!"}, "service_name='' is invalid"),
-    ({"project_name": "two\nlines", "service_name": "two-lines"}, "project_name='two\\nlines' is invalid: it must be one line"),
+    (
+        {"project_name": "two\nlines", "service_name": "two-lines"},
+        "project_name='two\\nlines' is invalid: it must be one line",
+    ),
     ({"description": "x" * 201}, "description='xxxx"),
     ({"port": "0"}, "port='0' is invalid: it must be an integer from 1 to 65535"),
     ({"port": "65536"}, "port='65536' is invalid: it must be an integer from 1 to 65535"),
@@ -30,7 +33,10 @@ BAD_ANSWERS = [
     ({"python_version": "3.15"}, "python_version"),
     ({"cuda_version": "11.8.0"}, "cuda_version"),
     ({"include_gpu": "maybe"}, "include_gpu"),
-    ({"system_packages": "ffmpeg; rm -rf /"}, "system_packages='ffmpeg; rm -rf /' is invalid: 'ffmpeg;' is not a Debian package name"),
+    (
+        {"system_packages": "ffmpeg; rm -rf /"},
+        "system_packages='ffmpeg; rm -rf /' is invalid: 'ffmpeg;' is not a Debian package name",
+    ),
     ({"system_packages": "libSM6"}, "'libSM6' is not a Debian package name"),
     ({"system_packages": "x"}, "'x' is not a Debian package name"),
     ({"system_packages": "curl $(id)"}, "'$(id)' is not a Debian package name"),
