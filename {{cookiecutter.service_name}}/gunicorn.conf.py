@@ -23,7 +23,7 @@ _metrics_dir = tempfile.mkdtemp(prefix="prometheus-")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
 bind = settings.bind
-workers = settings.web_concurrency
+workers = settings.workers
 # gthread: keep-alive connections and a few requests in flight per worker
 # without a thread per core; inference itself runs one ONNX thread per worker.
 worker_class = "gthread"

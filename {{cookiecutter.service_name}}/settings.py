@@ -4,14 +4,14 @@ Both gunicorn.conf.py and the Flask app read these, so the server and the app
 can never disagree.  Values are typed and range-checked at start-up: a bad
 value stops the service with one line naming the variable, e.g.
 
-    invalid configuration: WEB_CONCURRENCY='many': Input should be a valid integer
+    invalid configuration: WORKERS='many': Input should be a valid integer
 """
 
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 HERE = Path(__file__).resolve().parent
@@ -29,7 +29,15 @@ class Settings(BaseSettings):
 
     host: str = Field("0.0.0.0", description="Address to bind.")
     port: int = Field({{ cookiecutter.port }}, ge=1, le=65535, description="Port to listen on.")
-    web_concurrency: int = Field(default_factory=default_workers, ge=1, le=64, description="Gunicorn worker processes.")
+    # WORKERS, or the ecosystem's WEB_CONCURRENCY (which gunicorn itself also
+    # reads, and rejects with a traceback if it is not an integer).
+    workers: int = Field(
+        default_factory=default_workers,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("workers", "web_concurrency"),
+        description="Gunicorn worker processes.",
+    )
     threads: int = Field(4, ge=1, le=64, description="Threads per worker (gthread worker class).")
     timeout: int = Field(30, ge=1, le=3600, description="Seconds a request may take before its worker is replaced.")
     graceful_timeout: int = Field(20, ge=1, le=3600, description="Seconds to finish in-flight requests on SIGTERM.")

@@ -31,7 +31,7 @@ def get(url: str) -> tuple[int, bytes]:
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", "LOG_FORMAT": "json"}
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "2", "LOG_FORMAT": "json"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "--config", "gunicorn.conf.py", "serve_http:app"],

@@ -8,23 +8,28 @@ from settings import ConfigurationError, load_settings
 def test_defaults_make_a_working_service():
     settings = load_settings()
     assert settings.port == {{ cookiecutter.port }}
-    assert settings.web_concurrency >= 1
+    assert settings.workers >= 1
     assert settings.model_path.is_file()
+
+
+def test_web_concurrency_is_an_alias_of_workers(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    assert load_settings().workers == 5
 
 
 def test_environment_overrides(monkeypatch):
     monkeypatch.setenv("PORT", "8080")
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("WORKERS", "3")
     monkeypatch.setenv("LOG_FORMAT", "text")
     settings = load_settings()
-    assert (settings.port, settings.web_concurrency, settings.log_format) == (8080, 3, "text")
+    assert (settings.port, settings.workers, settings.log_format) == (8080, 3, "text")
     assert settings.bind == "0.0.0.0:8080"
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("WEB_CONCURRENCY", "many", "WEB_CONCURRENCY='many'"),
+        ("WORKERS", "many", "WORKERS='many'"),
         ("PORT", "70000", "PORT='70000'"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT='xml'"),
         ("MAX_BATCH_SIZE", "0", "MAX_BATCH_SIZE='0'"),
