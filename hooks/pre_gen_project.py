@@ -24,7 +24,7 @@ ANSWERS = {
 # Allow-lists mirror cookiecutter.json; they are checked again because
 # `--no-input` with extra_context (or a replay file) bypasses the choice prompt.
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
-CUDA_VERSIONS = ("12.6.3", "12.8.1", "12.9.1")
+CUDA_VERSIONS = ("13.0.1", "13.0.2")
 BOOLEAN_SPELLINGS = {"true": True, "false": False}
 
 # Docker image and container names, and a portable directory name: lowercase

@@ -123,3 +123,37 @@ def default_image(engine, default_bake) -> str:
     run(["make", "build", f"IMAGE={image}", f"TAG={version}"], cwd=default_bake, env=engine.env, timeout=1800)
     yield tag
     engine.docker("rmi", "-f", tag, check=False)
+
+
+# Lines the container tests measure (build times, image sizes), printed at the
+# end of every run, `make test` included, in a "container report" section.
+REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if REPORT:
+        terminalreporter.section("container report")
+        for line in REPORT:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def service_venv(cookies_session) -> tuple[Path, Path]:
+    """A default bake with a fresh .venv of its requirements-dev.txt: (project, its python).
+
+    Shared by the tests that run the baked service under a real gunicorn
+    (test_robustness.py, test_security.py); they start their servers from it.
+    """
+    import venv
+
+    result = cookies_session.bake()
+    assert result.exception is None, result.exception
+    project = result.project_path
+    venv.create(project / ".venv", with_pip=True)
+    python = project / ".venv" / "bin" / "python"
+    run(
+        [python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", "requirements-dev.txt"],
+        cwd=project,
+        timeout=900,
+    )
+    return project, python

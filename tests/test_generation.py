@@ -154,7 +154,8 @@ def check_dockerfile(dockerfile, answers: dict) -> None:
     }
     assert index["copy_requirements"] < index["pip_install"] < index["copy_source"] < index["user"], index
     text = dockerfile.read_text()
-    assert re.search(r"^ARG PYTHON_VERSION=", text, re.M)
+    python_arg = "PYTHON_RELEASE" if dockerfile.name == "Dockerfile.gpu" else "PYTHON_VERSION"
+    assert re.search(rf"^ARG {python_arg}={answers.get('python_version', PYTHON_VERSIONS[0])}$", text, re.M)
     assert re.search(r'^ENTRYPOINT \["gunicorn", "--config", "gunicorn.conf.py", "serve_http:app"\]$', text, re.M)
     assert re.search(r'^HEALTHCHECK .*CMD \["python", "healthcheck.py"\]$', text, re.M)
     assert "useradd --uid" in text and "USER ${UID}:${UID}" in text
