@@ -9,8 +9,10 @@ DEMO_DIR ?= .demo
 DEMO_PORT ?= 5000
 # Extra pytest arguments, e.g. PYTEST_ARGS="-k hooks -x".
 PYTEST_ARGS ?=
+# Extra benchmark arguments, e.g. BENCH_ARGS="--no-container --rounds 5" (see benchmarks/run.py --help).
+BENCH_ARGS ?=
 
-.PHONY: help dev-env demo test lint clean
+.PHONY: help dev-env demo test lint bench clean
 
 help: ## List every target with a one-line description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,5 +41,15 @@ lint: dev-env ## Lint the template's own test code (the baked hooks and project 
 	$(VENV)/bin/ruff check tests hooks
 	$(VENV)/bin/ruff format --check tests hooks
 
-clean: ## Remove .venv, .demo and caches
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache
+bench: dev-env ## Benchmark the default service vs. a bare WSGI limit and a naive Flask server (benchmarks/, needs wrk)
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing wrk (apt-get install wrk)"; \
+	    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
+	  else \
+	    echo "make bench needs wrk, the HTTP load generator: sudo apt-get install wrk (macOS: brew install wrk)" >&2; exit 1; \
+	  fi; }
+	$(VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
+
+clean: ## Remove .venv, .demo, .bench and caches
+	rm -rf $(VENV) $(DEMO_DIR) .bench .pytest_cache .ruff_cache

@@ -144,16 +144,9 @@ def service_venv(cookies_session) -> tuple[Path, Path]:
     Shared by the tests that run the baked service under a real gunicorn
     (test_robustness.py, test_security.py); they start their servers from it.
     """
-    import venv
-
     result = cookies_session.bake()
     assert result.exception is None, result.exception
     project = result.project_path
-    venv.create(project / ".venv", with_pip=True)
-    python = project / ".venv" / "bin" / "python"
-    run(
-        [python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", "requirements-dev.txt"],
-        cwd=project,
-        timeout=900,
-    )
-    return project, python
+    # Exactly what a user runs first: `make install` makes .venv from requirements-dev.txt.
+    run(["make", "install", f"PYTHON={sys.executable}"], cwd=project, timeout=900)
+    return project, project / ".venv" / "bin" / "python"

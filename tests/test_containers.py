@@ -297,11 +297,13 @@ def test_image_sizes_above_their_bases(engine, default_image, gpu_image, gpu_bas
 # --- 2. each Python version ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
+# The Python answers whose base image tests/engine/bootstrap.sh can stand in for
+# (Debian ships 3.11 and 3.13); 3.12 and 3.14 are checked by the generation tests only.
+STAND_IN_PYTHONS = [version for version in PYTHON_VERSIONS if version in ("3.11", "3.13")]
+
+
+@pytest.mark.parametrize("python_version", STAND_IN_PYTHONS)
 def test_python_version_builds_and_predicts(engine, cookies, default_bake, default_image, python_version, cleanup):
-    base = f"python:{python_version}-slim"
-    if not engine.has_image(base) and engine.private:
-        pytest.skip(f"no stand-in base {base} on the private engine (no registry to pull it from)")
     if python_version == PYTHON_VERSIONS[0]:  # the default answer: the session's default image is this bake
         project, tag = default_bake, default_image
     else:

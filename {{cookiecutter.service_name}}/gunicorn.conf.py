@@ -4,9 +4,13 @@ Read once when gunicorn starts; the effective values are logged in one line
 so `docker logs` shows what the service is really running with.
 """
 
+import contextlib
+import errno
+import gc
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -37,9 +41,9 @@ max_requests = settings.max_requests
 max_requests_jitter = settings.max_requests_jitter
 # Load the model once in the master; forked workers share its memory pages.
 preload_app = settings.preload
-# Heartbeat files on a tmpfs: /dev/shm where it exists, else the temp dir,
-# never the (possibly read-only) image filesystem.
-SHM = "/dev/shm"  # noqa: S108 - gunicorn's recommended heartbeat dir, a tmpfs
+# Heartbeat files on a tmpfs: /dev/shm (gunicorn's recommendation) where it
+# exists, else the temp dir, never the (possibly read-only) image filesystem.
+SHM = "/dev/shm"  # noqa: S108  # nosec B108
 worker_tmp_dir = SHM if os.path.isdir(SHM) and os.access(SHM, os.W_OK) else tempfile.gettempdir()
 # gunicorn >= 25.1 opens a control socket under $HOME by default; the image's
 # user has no writable home, and nothing here uses gunicornc.
@@ -73,6 +77,58 @@ def on_starting(server) -> None:
         "api_key": "set" if settings.api_key else "unset",
     }
     logging.getLogger("gunicorn.error").info("effective configuration", extra={"config": effective})
+    refuse_connections_once_stopping(server)
+
+
+def refuse_connections_once_stopping(server) -> None:
+    """Refuse new connections as soon as a stop begins, while requests drain.
+
+    gunicorn closes the master's listening sockets on SIGTERM, but every worker
+    keeps its copy open until it has drained: meanwhile the kernel would queue
+    new connections that nobody accepts, and reset them GRACEFUL_TIMEOUT later.
+    shutdown() stops the one socket they all share, so new connections are
+    refused at once (and a load balancer retries elsewhere).  Skipped when
+    another master shares the sockets (USR2 upgrade, systemd, reuse_port):
+    gunicorn's own test before it unlinks a socket file.
+    """
+    stop = server.stop
+
+    def stop_listening_first(graceful=True):
+        if server.reexec_pid == server.master_pid == 0 and not server.systemd and not server.cfg.reuse_port:
+            for listener in server.LISTENERS:
+                with contextlib.suppress(OSError):
+                    listener.sock.shutdown(socket.SHUT_RD)
+        stop(graceful)
+
+    server.stop = stop_listening_first
+
+
+def post_worker_init(worker) -> None:
+    # gthread workers never time out by themselves: see timeouts.py.
+    import timeouts
+
+    timeouts.watch(timeout)
+    # A listener shut down by the stopping master (above) fails accept() with
+    # EINVAL until this worker's SIGTERM arrives: begin stopping right away.
+    accept = worker.accept
+
+    def accept_until_shut_down(listener) -> None:
+        try:
+            accept(listener)
+        except OSError as error:
+            if error.errno != errno.EINVAL:
+                raise
+            worker.alive = False
+
+    worker.accept = accept_until_shut_down
+
+
+def pre_fork(server, worker) -> None:
+    # Move everything the master loaded (the preloaded app and model) out of
+    # the garbage collector's reach: a worker's collections then never write
+    # to those objects, so their memory pages stay shared with the master
+    # instead of being copied into every worker.
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:

@@ -6,6 +6,7 @@ memory-mapped files there and ``/metrics`` adds them up across workers.
 Without that variable (tests, a single process) the default registry is used.
 """
 
+import collections
 import os
 
 from prometheus_client import (
@@ -28,6 +29,36 @@ LATENCY = Histogram(
 )
 PREDICTIONS = Counter("predictions_total", "Instances predicted, by predicted label.", ["label"])
 MODEL_LOAD_SECONDS = Gauge("model_load_seconds", "Seconds the last model load took.", multiprocess_mode="max")
+
+# The labelled children, looked up once per label set instead of on every
+# request (``labels()`` takes a lock and builds a key each time).
+_request_children: dict[tuple[str, str, int], tuple] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request and its latency."""
+    children = _request_children.get((method, route, status))
+    if children is None:
+        labels = (method, route, str(status))
+        children = _request_children[(method, route, status)] = (
+            REQUESTS.labels(*labels),
+            LATENCY.labels(*labels),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+_prediction_children: dict[str, object] = {}
+
+
+def count_predictions(labels: list[str]) -> None:
+    """Count predicted labels: one increment per distinct label, not per instance."""
+    counts = collections.Counter(labels) if len(labels) > 1 else dict.fromkeys(labels, 1)
+    for label, count in counts.items():
+        child = _prediction_children.get(label)
+        if child is None:
+            child = _prediction_children[label] = PREDICTIONS.labels(label)
+        child.inc(count)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -23,13 +23,27 @@ def _errors(*statuses: int) -> dict:
         405: "Method not allowed on this route.",
         413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH_SIZE.",
         415: "Content-Type is not application/json (UTF-8).",
+        422: "Valid input on which the model gives no finite prediction (far outside its range).",
         500: "Unexpected error; the body holds only the request ID.",
         503: "The model is not loaded (yet).",
     }
     return {str(s): {"description": descriptions[s], **_json_content("ErrorResponse")} for s in statuses}
 
 
-def build_openapi(title: str, description: str, version: str, api_key: bool) -> dict:
+def _limit_request(request: dict, n_features: int | None, max_batch_size: int) -> None:
+    # The served model fixes the width of an instance and the settings the
+    # largest batch: state them, so clients (and fuzzers) know what is valid.
+    properties = request["properties"]
+    properties["instances"]["maxItems"] = max_batch_size
+    if n_features is not None:
+        for instance in (properties["instance"], properties["instances"]["items"]):
+            instance["minItems"] = instance["maxItems"] = n_features
+
+
+def build_openapi(
+    title: str, description: str, version: str, api_key: bool, n_features: int | None = None, max_batch_size: int = 256
+) -> dict:
+    """The document; ``n_features`` is the served model's input width (None: no model)."""
     _, defs = models_json_schema(
         [
             (m, "validation" if m is schemas.PredictRequest else "serialization")
@@ -43,6 +57,7 @@ def build_openapi(title: str, description: str, version: str, api_key: bool) -> 
         ],
         ref_template="#/components/schemas/{model}",
     )
+    _limit_request(defs["$defs"]["PredictRequest"], n_features, max_batch_size)
     secured = [{"ApiKey": []}, {"Bearer": []}] if api_key else []
     guarded = _errors(401) if api_key else {}
     document = {
@@ -57,7 +72,7 @@ def build_openapi(title: str, description: str, version: str, api_key: bool) -> 
                     "requestBody": {"required": True, **_json_content("PredictRequest")},
                     "responses": {
                         "200": {"description": "One prediction per instance.", **_json_content("PredictResponse")},
-                        **_errors(400, 405, 413, 415, 500, 503),
+                        **_errors(400, 405, 413, 415, 422, 500, 503),
                         **guarded,
                     },
                 }

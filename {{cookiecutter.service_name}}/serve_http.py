@@ -8,6 +8,7 @@ Routes: POST /predict, GET /metadata, /healthz, /readyz, /metrics, /openapi.json
 
 import hmac
 import logging
+import math
 import re
 import time
 import uuid
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import metrics
+import timeouts
 from errors import ApiError, register_error_handlers
 from logs import configure_logging
 from model import ModelLoadError, load_model
@@ -77,6 +80,18 @@ def load_and_warm_up(settings: Settings) -> ModelState:
     return ModelState(model=model, reason="", load_seconds=elapsed)
 
 
+def read_body(limit: int) -> bytes:
+    """The request body; 413 if it is over ``limit`` bytes."""
+    if request.content_length is not None:
+        return request.get_data(cache=False)  # a Content-Length over the limit got 413 unread
+    # Chunked: no length up front, and werkzeug would silently cut the body at
+    # the limit (then "invalid JSON"); read one byte more to tell.
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    return body
+
+
 def create_app(settings: Settings | None = None, model=None) -> Flask:
     """Build the app; pass ``model`` to serve an already-loaded one (tests do)."""
     settings = settings or load_settings()
@@ -84,10 +99,21 @@ def create_app(settings: Settings | None = None, model=None) -> Flask:
     state = ModelState(model=model, reason="") if model is not None else load_and_warm_up(settings)
 
     app = Flask(__name__)
+    # Never debug mode, whatever FLASK_DEBUG says (Flask reads it here): gunicorn serves.
+    app.debug = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # OPTIONS gets 405 like any undocumented method, not an empty text/html 200 (no CORS here).
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False
     register_error_handlers(app)
-    openapi_document = build_openapi(TITLE, DESCRIPTION, SERVICE_VERSION, bool(settings.api_key))
+    openapi_document = build_openapi(
+        TITLE,
+        DESCRIPTION,
+        SERVICE_VERSION,
+        bool(settings.api_key),
+        n_features=state.model.metadata.n_features if state.ready else None,
+        max_batch_size=settings.max_batch_size,
+    )
     api_key = settings.api_key.encode() if settings.api_key else None
 
     @app.before_request
@@ -110,23 +136,25 @@ def create_app(settings: Settings | None = None, model=None) -> Flask:
     @app.after_request
     def finish_request(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        status = str(response.status_code)
-        metrics.REQUESTS.labels(request.method, route, status).inc()
-        metrics.LATENCY.labels(request.method, route, status).observe(elapsed)
-        response.headers["X-Request-ID"] = g.get("request_id", "")
+        # Runs on every request: each context-local lookup (request.x, g.x) is looked up once.
+        req = request._get_current_object()
+        method, path, status = req.method, req.path, response.status_code
+        route = req.url_rule.rule if req.url_rule is not None else "unmatched"
+        metrics.observe_request(method, route, status, elapsed)
+        request_id = g.get("request_id")
+        response.headers["X-Request-ID"] = request_id or ""
         access_log.info(
             "%s %s %s",
-            request.method,
-            request.path,
+            method,
+            path,
             status,
             extra={
-                "request_id": g.get("request_id"),
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
+                "request_id": request_id,
+                "method": method,
+                "path": path,
+                "status": status,
                 "duration_ms": round(elapsed * 1000, 3),
-                "remote_addr": request.remote_addr,
+                "remote_addr": req.remote_addr,
             },
         )
         return response
@@ -150,12 +178,23 @@ def create_app(settings: Settings | None = None, model=None) -> Flask:
             raise ApiError(415, "unsupported_media_type", f"JSON must be UTF-8, got charset={charset!r}")
         metadata = model.metadata
         try:
-            batch = parse_predict_request(request.get_data(cache=False), metadata.n_features, settings.max_batch_size)
+            batch = parse_predict_request(
+                read_body(settings.max_body_bytes), metadata.n_features, settings.max_batch_size
+            )
         except RequestError as error:
             raise ApiError(error.status, error.code, error.message, error.details) from None
-        predictions = model.predict(batch)
-        for prediction in predictions:
-            metrics.PREDICTIONS.labels(prediction.label).inc()
+        with timeouts.prediction():
+            predictions = model.predict(batch)
+        for index, prediction in enumerate(predictions):
+            if not all(map(math.isfinite, prediction.probabilities.values())):
+                # Finite inputs far outside the training data can overflow the
+                # model (NaN out); NaN is not JSON, so say so instead.
+                raise ApiError(
+                    422,
+                    "prediction_not_finite",
+                    f"instance {index}: the model gives no finite prediction for these values (out of its range)",
+                )
+        metrics.count_predictions([prediction.label for prediction in predictions])
         return jsonify(
             predictions=[{"label": p.label, "probabilities": p.probabilities} for p in predictions],
             model={"name": metadata.name, "version": metadata.version},

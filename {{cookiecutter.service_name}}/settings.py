@@ -39,8 +39,9 @@ class Settings(BaseSettings):
         description="Gunicorn worker processes.",
     )
     threads: int = Field(4, ge=1, le=64, description="Threads per worker (gthread worker class).")
-    timeout: int = Field(30, ge=1, le=3600, description="Seconds a request may take before its worker is replaced.")
-    graceful_timeout: int = Field(20, ge=1, le=3600, description="Seconds to finish in-flight requests on SIGTERM.")
+    timeout: int = Field(30, ge=1, le=3600, description="Seconds a prediction may run before its worker is replaced.")
+    # Below docker stop's 10 s default, so the drain ends before SIGKILL would.
+    graceful_timeout: int = Field(8, ge=1, le=3600, description="Seconds to finish in-flight requests on SIGTERM.")
     keepalive: int = Field(5, ge=0, le=300, description="Seconds to hold an idle keep-alive connection.")
     max_requests: int = Field(10000, ge=0, description="Recycle a worker after this many requests (0: never).")
     max_requests_jitter: int = Field(

@@ -63,7 +63,7 @@ def test_integers_are_numbers(client):
             b'{"instances": [[1, 2, 3, 4], [1, 1e39, 3, 4]]}',
             400,
             "invalid_request",
-            "instances[1][1]: number is too large",
+            "instances[1][1]: Input should be within float32's range",
         ),
         (b"[" * 10000, 400, "malformed_json", "recursion limit"),
     ],
@@ -104,3 +104,12 @@ def test_charset_must_be_utf8(client):
     response = post(client, {"instance": SETOSA}, content_type="application/json; charset=latin-1")
     assert response.status_code == 415
     assert "latin-1" in response.get_json()["error"]["message"]
+
+
+def test_no_finite_prediction_is_422_not_nan(client):
+    # Valid float32 inputs, but the model's softmax overflows: NaN is not JSON.
+    response = post(client, {"instances": [SETOSA, [3e38, 3e38, 3e38, 3e38]]})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "prediction_not_finite"
+    assert error["message"].startswith("instance 1: ")

@@ -58,7 +58,8 @@ def test_request_id_is_echoed_or_created(client):
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status"), [("GET", "/nope", 404), ("DELETE", "/predict", 405), ("POST", "/healthz", 405)]
+    ("method", "path", "status"),
+    [("GET", "/nope", 404), ("DELETE", "/predict", 405), ("POST", "/healthz", 405), ("OPTIONS", "/predict", 405)],
 )
 def test_unknown_routes_and_methods_are_json(client, method, path, status):
     response = client.open(path, method=method)
@@ -90,3 +91,8 @@ def test_api_key_guards_every_route_but_probes_and_metrics():
     assert client.get("/metadata", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     for open_route in ("/healthz", "/readyz", "/metrics"):
         assert client.get(open_route).status_code == 200
+
+
+def test_debug_mode_stays_off_whatever_flask_debug_says(monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert make_client().application.debug is False

@@ -1,0 +1,39 @@
+"""The naive baseline: the same model behind Flask's development server.
+
+What a first version of such a service often looks like: ``app.run()``
+(threaded, one process), ``request.get_json()``, no validation, no metrics,
+no access log of its own (the development server prints one line per
+request to stderr, as it does by default).  Run from the baked project's
+directory so ``model`` imports: ``python naive_app.py PORT``.
+"""
+
+import sys
+
+import numpy as np
+from flask import Flask, jsonify, request
+from model import load_model
+from settings import load_settings
+
+settings = load_settings()
+model = load_model(settings.model_path, settings.model_threads)
+app = Flask(__name__)
+
+
+@app.post("/predict")
+def predict():
+    document = request.get_json()
+    rows = document["instances"] if "instances" in document else [document["instance"]]
+    predictions = model.predict(np.asarray(rows, dtype=np.float32))
+    return jsonify(
+        predictions=[{"label": p.label, "probabilities": p.probabilities} for p in predictions],
+        model={"name": model.metadata.name, "version": model.metadata.version},
+    )
+
+
+@app.get("/readyz")
+def readyz():
+    return jsonify(status="ready")
+
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(sys.argv[1]), threaded=True)
