@@ -37,9 +37,9 @@ demo: dev-env ## Generate the default service into .demo/, run it locally and sh
 test: dev-env ## Run the whole test suite (bakes, hooks, the default service, containers)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: dev-env ## Lint the template's own test code (the baked hooks and project are linted by the tests)
-	$(VENV)/bin/ruff check tests hooks
-	$(VENV)/bin/ruff format --check tests hooks
+lint: dev-env ## Lint the template's own Python: tests, hooks, benchmarks (baked projects are linted by the tests)
+	$(VENV)/bin/ruff check tests hooks benchmarks
+	$(VENV)/bin/ruff format --check tests hooks benchmarks
 
 bench: dev-env ## Benchmark the default service vs. a bare WSGI limit and a naive Flask server (benchmarks/, needs wrk)
 	@command -v wrk >/dev/null || { \

@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -405,7 +406,8 @@ def main() -> int:
         say("  skipped (--no-container)")
 
     table = report(args, machine, tp, batches, cold, memory, box)
-    command = "make bench" + ("" if not args.no_container else " BENCH_ARGS=--no-container")
+    given = shlex.join(sys.argv[1:])
+    command = "make bench" + (f' BENCH_ARGS="{given}"' if given else "")
     text = f"{table}\n\nCommand: `{command}` ({time.perf_counter() - started:.0f} s; load average at start {machine['load'][0]:.1f})\n"
     (WORK / "latest.md").write_text(text)
     say("\n" + text)
