@@ -61,7 +61,7 @@ class Gunicorn:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"gunicorn-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if k not in ("API_KEY", "FLASK_DEBUG", "PROMETHEUS_MULTIPROC_DIR")}
-        env.update({"HOST": "127.0.0.1", "PORT": str(self.port), "WORKERS": "2", "WEB_CONCURRENCY": "2"})
+        env.update({"HOST": "127.0.0.1", "PORT": str(self.port), "WORKERS": "2"})
         env.update({name.upper(): str(value) for name, value in settings.items()})
         argv = [str(python.parent / "gunicorn"), "--config", "gunicorn.conf.py"]
         if app != "serve_http:app":

@@ -37,7 +37,7 @@ from service import (
 )
 
 ROUTES = {"/predict", "/metadata", "/healthz", "/readyz", "/metrics", "/openapi.json"}
-THREADS = 4  # gthread threads per worker: the settings' default, used by every server here
+THREADS = 2  # gthread threads per worker: the settings' default, used by every server here
 
 
 @pytest.fixture(scope="module")

@@ -224,7 +224,7 @@ def gunicorn_server(
         raise BenchError(f"bench: {gunicorn} not found; run `make install` first")
     settings = {"HOST": "127.0.0.1", "PORT": str(port), **(env or {})}
     if workers:
-        settings["WEB_CONCURRENCY"] = str(workers)
+        settings["WORKERS"] = str(workers)
     return Server([str(gunicorn), "--config", "gunicorn.conf.py", *extra, app], port, settings, cwd)
 
 
@@ -288,7 +288,7 @@ def run_wrk(server: Server, batch: int = 1, connections: int = 16, seconds: floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="bench.py")
-    parser.add_argument("--workers", type=int, default=None, help="WEB_CONCURRENCY (default: the service's, 1 per CPU)")
+    parser.add_argument("--workers", type=int, default=None, help="WORKERS (default: the service's, 1 per CPU)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections (16)")
     parser.add_argument("--duration", type=float, default=10, help="seconds of load per measurement (10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before measuring (2)")

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("workers", "web_concurrency"),
         description="Gunicorn worker processes.",
     )
-    threads: int = Field(4, ge=1, le=64, description="Threads per worker (gthread worker class).")
+    threads: int = Field(2, ge=1, le=64, description="Threads per worker (gthread worker class).")
     timeout: int = Field(30, ge=1, le=3600, description="Seconds a prediction may run before its worker is replaced.")
     # Below docker stop's 10 s default, so the drain ends before SIGKILL would.
     graceful_timeout: int = Field(8, ge=1, le=3600, description="Seconds to finish in-flight requests on SIGTERM.")
