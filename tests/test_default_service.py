@@ -3,10 +3,8 @@
 its fresh virtual environment serves correct predictions, and train.py
 reproduces the shipped model."""
 
-import os
-import subprocess
-
-from conftest import assert_predicts_known_flowers, free_port, http, run, wait_ready
+from conftest import assert_predicts_known_flowers, http, run
+from service import Gunicorn
 
 
 def test_make_test_passes_in_a_fresh_venv(service_venv):
@@ -22,25 +20,16 @@ def test_make_lint_passes(service_venv):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_gunicorn_serves_correct_predictions(service_venv):
+def test_gunicorn_serves_correct_predictions(service_venv, tmp_path):
     project, python = service_venv
-    port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "2"}
-    server = subprocess.Popen(
-        [python.parent / "gunicorn", "--config", "gunicorn.conf.py", "serve_http:app"],
-        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process=server)
-        assert_predicts_known_flowers(base)
-        status, body = http("POST", f"{base}/predict", {"instance": [5.1, 3.5, "x", 0.2]})
+    with Gunicorn(project, python, tmp_path) as server:
+        server.wait_ready()
+        assert_predicts_known_flowers(server.base)
+        status, body = http("POST", f"{server.base}/predict", {"instance": [5.1, 3.5, "x", 0.2]})
         assert status == 400 and body["error"]["message"].startswith("instance[2]:"), body
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=60)[0]
-    assert server.returncode == 0, output
-    assert '"message": "effective configuration"' in output, output
+        code, _ = server.terminate(timeout=60)
+    assert code == 0, server.output()
+    assert '"message": "effective configuration"' in server.output(), server.output()
 
 
 def test_train_reproduces_the_shipped_model(service_venv, tmp_path):

@@ -47,7 +47,6 @@ class ModelState:
 
     model: object | None = None
     reason: str = "model not loaded yet"
-    load_seconds: float = 0.0
 
     @property
     def ready(self) -> bool:
@@ -77,7 +76,7 @@ def load_and_warm_up(settings: Settings) -> ModelState:
             "load_seconds": round(elapsed, 4),
         },
     )
-    return ModelState(model=model, reason="", load_seconds=elapsed)
+    return ModelState(model=model, reason="")
 
 
 def read_body(limit: int) -> bytes:
