@@ -54,7 +54,7 @@ SETOSA = [5.1, 3.5, 1.4, 0.2]
 
 
 class Gunicorn:
-    """``gunicorn --config gunicorn.conf.py APP`` from the project's venv, output to a file."""
+    """``python start.py [APP]`` (gunicorn with gunicorn.conf.py) from the project's venv, output to a file."""
 
     def __init__(self, project: Path, python: Path, workdir: Path, app: str = "serve_http:app", **settings) -> None:
         self.port = free_port()
@@ -63,13 +63,13 @@ class Gunicorn:
         env = {k: v for k, v in os.environ.items() if k not in ("API_KEY", "FLASK_DEBUG", "PROMETHEUS_MULTIPROC_DIR")}
         env.update({"HOST": "127.0.0.1", "PORT": str(self.port), "WORKERS": "2"})
         env.update({name.upper(): str(value) for name, value in settings.items()})
-        argv = [str(python.parent / "gunicorn"), "--config", "gunicorn.conf.py"]
+        argv = [str(python), "start.py"]
         if app != "serve_http:app":
             (workdir / "stalling_app.py").write_text(STALLING_APP)
-            argv += ["--pythonpath", str(workdir)]
+            argv += ["--pythonpath", str(workdir), app]
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [*argv, app], cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                argv, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         self.pid = self.process.pid
 

@@ -198,7 +198,7 @@ def served(engine, default_bake, default_image, module_cleanup):
 def test_build_makes_a_non_root_image(engine, default_image):
     config = engine.inspect(default_image)["Config"]
     assert config["User"] == "10001:10001", config["User"]
-    assert config["Entrypoint"] == ["gunicorn", "--config", "gunicorn.conf.py", "serve_http:app"]
+    assert config["Entrypoint"] == ["python", "start.py"]
 
 
 def test_run_serves_predictions_as_uid_10001(engine, served):

@@ -69,7 +69,7 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
     "smoke": ["curl", "/readyz", "-X POST", "/predict"],
-    "dev": ["gunicorn --config gunicorn.conf.py --reload serve_http:app"],
+    "dev": ["HOST=127.0.0.1", "python start.py --reload"],
     "test": ["pytest"],
     "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
     "train": ["requirements-train.txt", "train.py"],
@@ -156,7 +156,7 @@ def check_dockerfile(dockerfile, answers: dict) -> None:
     text = dockerfile.read_text()
     python_arg = "PYTHON_RELEASE" if dockerfile.name == "Dockerfile.gpu" else "PYTHON_VERSION"
     assert re.search(rf"^ARG {python_arg}={answers.get('python_version', PYTHON_VERSIONS[0])}$", text, re.M)
-    assert re.search(r'^ENTRYPOINT \["gunicorn", "--config", "gunicorn.conf.py", "serve_http:app"\]$', text, re.M)
+    assert re.search(r'^ENTRYPOINT \["python", "start.py"\]$', text, re.M)
     assert re.search(r'^HEALTHCHECK .*CMD \["python", "healthcheck.py"\]$', text, re.M)
     assert "useradd --uid" in text and "USER ${UID}:${UID}" in text
     packages = answers.get("system_packages", "").split()

@@ -4,16 +4,14 @@ Read once when gunicorn starts; the effective values are logged in one line
 so `docker logs` shows what the service is really running with.
 """
 
-import contextlib
-import errno
 import gc
 import logging
 import os
 import shutil
-import socket
 import sys
 import tempfile
 
+import draining
 from logs import logging_config
 from settings import load_settings
 
@@ -27,6 +25,8 @@ _metrics_dir = tempfile.mkdtemp(prefix="prometheus-")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
 bind = settings.bind
+# The app to serve, unless the command line names another.
+wsgi_app = "serve_http:app"
 workers = settings.workers
 # gthread: keep-alive connections and a few requests in flight per worker
 # without a thread per core; inference itself runs one ONNX thread per worker.
@@ -77,30 +77,6 @@ def on_starting(server) -> None:
         "api_key": "set" if settings.api_key else "unset",
     }
     logging.getLogger("gunicorn.error").info("effective configuration", extra={"config": effective})
-    refuse_connections_once_stopping(server)
-
-
-def refuse_connections_once_stopping(server) -> None:
-    """Refuse new connections as soon as a stop begins, while requests drain.
-
-    gunicorn closes the master's listening sockets on SIGTERM, but every worker
-    keeps its copy open until it has drained: meanwhile the kernel would queue
-    new connections that nobody accepts, and reset them GRACEFUL_TIMEOUT later.
-    shutdown() stops the one socket they all share, so new connections are
-    refused at once (and a load balancer retries elsewhere).  Skipped when
-    another master shares the sockets (USR2 upgrade, systemd, reuse_port):
-    gunicorn's own test before it unlinks a socket file.
-    """
-    stop = server.stop
-
-    def stop_listening_first(graceful=True):
-        if server.reexec_pid == server.master_pid == 0 and not server.systemd and not server.cfg.reuse_port:
-            for listener in server.LISTENERS:
-                with contextlib.suppress(OSError):
-                    listener.sock.shutdown(socket.SHUT_RD)
-        stop(graceful)
-
-    server.stop = stop_listening_first
 
 
 def post_worker_init(worker) -> None:
@@ -108,19 +84,7 @@ def post_worker_init(worker) -> None:
     import timeouts
 
     timeouts.watch(timeout)
-    # A listener shut down by the stopping master (above) fails accept() with
-    # EINVAL until this worker's SIGTERM arrives: begin stopping right away.
-    accept = worker.accept
-
-    def accept_until_shut_down(listener) -> None:
-        try:
-            accept(listener)
-        except OSError as error:
-            if error.errno != errno.EINVAL:
-                raise
-            worker.alive = False
-
-    worker.accept = accept_until_shut_down
+    draining.stop_listening_on_sigterm(worker)
 
 
 def pre_fork(server, worker) -> None:
@@ -147,6 +111,10 @@ def worker_exit(server, worker) -> None:
     By now the worker has drained its requests: flush the logs and leave with
     the exit code gunicorn was about to use.
     """
+    if os.getpid() != worker.pid:
+        # gunicorn also calls this hook in the master, for a worker that died
+        # before it could be signalled: the master must carry on.
+        return
     error = sys.exc_info()[1]
     code = error.code if isinstance(error, SystemExit) else 0
     logging.shutdown()

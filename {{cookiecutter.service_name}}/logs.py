@@ -4,6 +4,7 @@ The same dictConfig drives gunicorn's own loggers (gunicorn.conf.py passes it
 as ``logconfig_dict``) and the app's, so every line on stdout has one format.
 """
 
+import logging
 import logging.config
 
 from gunicorn.glogging import Logger
@@ -21,6 +22,28 @@ logging.logThreads = False
 logging.logMultiprocessing = False
 
 
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT, then the call's ``extra=`` fields as ``key=value`` pairs.
+
+    The same fields as the JSON lines, so LOG_FORMAT=text (make dev) loses
+    nothing: the effective configuration, a request's ID, status and duration.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = [super().format(record)]
+        for name, value in record.__dict__.items():
+            if name in STANDARD_ATTRIBUTES:
+                continue
+            # A dict (the effective configuration) shows as its own pairs.
+            pairs = value.items() if isinstance(value, dict) else [(name, value)]
+            fields += [f"{key}={item}" for key, item in pairs]
+        return " ".join(fields)
+
+
 def logging_config(level: str, log_format: str) -> dict:
     formatter = (
         {
@@ -30,7 +53,7 @@ def logging_config(level: str, log_format: str) -> dict:
             "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
         }
         if log_format == "json"
-        else {"format": TEXT_FORMAT}
+        else {"()": "logs.TextFormatter", "format": TEXT_FORMAT}
     )
     return {
         "version": 1,

@@ -18,6 +18,7 @@ import numpy as np
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+import draining
 import metrics
 import timeouts
 from errors import ApiError, register_error_handlers
@@ -217,6 +218,8 @@ def create_app(settings: Settings | None = None, model=None) -> Flask:
 
     @app.get("/readyz")
     def readyz():
+        if draining.started():
+            return jsonify(status="not_ready", reason="shutting down"), 503
         if state.ready:
             return jsonify(status="ready")
         return jsonify(status="not_ready", reason=state.reason), 503

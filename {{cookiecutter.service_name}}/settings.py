@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     host: str = Field("0.0.0.0", description="Address to bind.")
     port: int = Field({{ cookiecutter.port }}, ge=1, le=65535, description="Port to listen on.")
     # WORKERS, or the ecosystem's WEB_CONCURRENCY (which gunicorn itself also
-    # reads, and rejects with a traceback if it is not an integer).
+    # reads when imported: start.py checks it first).
     workers: int = Field(
         default_factory=default_workers,
         ge=1,
@@ -66,12 +66,20 @@ class ConfigurationError(SystemExit):
     """Raised instead of a traceback so start-up fails with one readable line."""
 
 
+def variable_name(field: str) -> str:
+    """The environment variable that set ``field``: an alias such as WEB_CONCURRENCY if that is the one set."""
+    alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+    names = [str(choice) for choice in alias.choices] if isinstance(alias, AliasChoices) else [field]
+    present = {name.lower() for name in os.environ}
+    return next((name for name in names if name.lower() in present), field).upper()
+
+
 def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
+            f"{variable_name('.'.join(map(str, e['loc'])))}={e.get('input')!r}: {e['msg']}"
             for e in error.errors(include_url=False)
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
