@@ -72,7 +72,10 @@ def bake() -> Path:
 
 def service_venv(project: Path) -> Path:
     """A venv with the project's runtime requirements, reused while they do not change."""
-    requirements = (project / "requirements-serve.txt").read_bytes()
+    # requirements-serve.txt and the common pins it includes.
+    requirements = b"".join(
+        (project / name).read_bytes() for name in ("requirements-common.txt", "requirements-serve.txt")
+    )
     venv = WORK / f"venv-{hashlib.sha256(requirements).hexdigest()[:12]}"
     python = venv / "bin" / "python"
     if not (venv / ".installed").exists():

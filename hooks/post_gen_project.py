@@ -6,10 +6,11 @@ by the templates themselves, so nothing in the result refers to a file that
 is not there.
 """
 
+import os
+import shlex
 from pathlib import Path
 
 INCLUDE_GPU = {{ cookiecutter.include_gpu | string | jsonify }}.lower() == "true"
-SERVICE_NAME = {{ cookiecutter.service_name | string | jsonify }}
 PORT = {{ cookiecutter.port | string | jsonify }}
 
 GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
@@ -21,12 +22,28 @@ def remove_unused_files() -> None:
             Path(name).unlink()
 
 
+def where_generated() -> str:
+    """The new project's path as the user can cd to it: relative to the shell's
+    directory when inside it (``-o DIR`` gives ``DIR/name``), else absolute.
+
+    Cookiecutter runs this hook inside the project; PWD is still the directory
+    the user ran cookiecutter from.
+    """
+    project = Path.cwd()
+    start = Path(os.environ.get("PWD", "/nonexistent"))
+    try:
+        return str(project.relative_to(start.resolve()))
+    except ValueError:
+        return str(project)
+
+
 def print_next_steps() -> None:
+    path = where_generated()
     print(
         f"""
-Generated {SERVICE_NAME}/. Next steps:
+Generated {path}/. Next steps:
 
-  cd {SERVICE_NAME}
+  cd {shlex.quote(path)}
   make dev        # run it locally (virtualenv + gunicorn) on port {PORT}
   make smoke      # send a real prediction to it
   make build run  # or build the CPU image and run the container

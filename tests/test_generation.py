@@ -8,7 +8,9 @@ targets print the documented commands.
 
 import compileall
 import itertools
+import os
 import re
+import shlex
 
 import pytest
 import yaml
@@ -103,8 +105,11 @@ def check_project(project, answers: dict) -> None:
     for name in ("Dockerfile.gpu", "requirements-gpu.txt"):
         assert (project / name).exists() == gpu, name
     if not gpu:
-        for name in ("Makefile", "compose.yaml", "README.md"):
-            assert "gpu" not in (project / name).read_text().lower(), f"{name} mentions the GPU option"
+        # Not a word of the GPU option in any file of the project.
+        for path in files:
+            if path.suffix != ".onnx":
+                text = path.read_text().lower()
+                assert "gpu" not in text and "cuda" not in text, f"{path.relative_to(project)} mentions the GPU option"
 
     # Python compiles, and is lint- and format-clean under the project's own config.
     assert compileall.compile_dir(project, quiet=1, force=True)
@@ -147,13 +152,17 @@ def check_dockerfile(dockerfile, answers: dict) -> None:
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout
     lines = [line for line in dockerfile.read_text().splitlines() if line and not line.startswith("#")]
     index = {
-        "copy_requirements": next(i for i, line in enumerate(lines) if re.match(r"COPY requirements-serve\.txt", line)),
+        "copy_requirements": next(
+            i for i, line in enumerate(lines) if re.match(r"COPY requirements-common\.txt ", line)
+        ),
         "pip_install": next(i for i, line in enumerate(lines) if "pip install -r" in line),
         "copy_source": next(i for i, line in enumerate(lines) if line.startswith("COPY *.py")),
         "user": next(i for i, line in enumerate(lines) if line.startswith("USER ")),
     }
     assert index["copy_requirements"] < index["pip_install"] < index["copy_source"] < index["user"], index
     text = dockerfile.read_text()
+    # BuildKit features (RUN --mount) need the Dockerfile syntax declared first.
+    assert "RUN --mount" not in text or text.startswith("# syntax=docker/dockerfile:1\n"), dockerfile.name
     python_arg = "PYTHON_RELEASE" if dockerfile.name == "Dockerfile.gpu" else "PYTHON_VERSION"
     assert re.search(rf"^ARG {python_arg}={answers.get('python_version', PYTHON_VERSIONS[0])}$", text, re.M)
     assert re.search(r'^ENTRYPOINT \["python", "start.py"\]$', text, re.M)
@@ -163,7 +172,7 @@ def check_dockerfile(dockerfile, answers: dict) -> None:
     if packages:
         install = next(line for line in text.splitlines() if "apt-get install" in line and packages[0] in line)
         assert all(f" {package}" in install for package in packages), install
-        assert text.index(install) < text.index("COPY requirements-serve.txt"), "system packages after dependencies"
+        assert text.index(install) < text.index("COPY requirements-"), "system packages after dependencies"
     elif dockerfile.name == "Dockerfile.cpu":
         assert "apt-get" not in text, "an apt layer with nothing to install"
     if dockerfile.name == "Dockerfile.gpu":
@@ -226,10 +235,29 @@ def test_default_bake_layout(cookies):
     # The model artifact is copied byte for byte, not rendered.
     template_model = TEMPLATE / "{{cookiecutter.service_name}}" / "model" / "iris.onnx"
     assert (project / "model/iris.onnx").read_bytes() == template_model.read_bytes()
-    # Runtime dependencies are all pinned.
-    for line in (project / "requirements-serve.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            assert re.fullmatch(r"[a-z0-9-]+==[0-9][0-9a-z.]*", line), line
+    # Runtime dependencies are all pinned, in layers: common, then the CPU or the GPU build of ONNX Runtime.
+    for name in ("requirements-common.txt", "requirements-serve.txt", "requirements-gpu.txt"):
+        for line in (project / name).read_text().splitlines():
+            if line and not line.startswith("#") and line != "-r requirements-common.txt":
+                assert re.fullmatch(r"[a-z0-9-]+==[0-9][0-9a-z.]*", line), f"{name}: {line}"
+    assert "-r requirements-common.txt" in (project / "requirements-gpu.txt").read_text().splitlines()
+
+
+# What Dockerfile.gpu may do differently from Dockerfile.cpu, from the user on:
+# its requirements file, its own Python, the GPU defaults, a longer start.
+GPU_DIFFERENCES = re.compile(
+    r"requirements-(serve|gpu)\.txt|-m venv|^ENV PORT|^ {4}(PRELOAD|WORKERS)=|CUDA context|one worker per GPU|start-period"
+)
+
+
+def test_dockerfiles_follow_one_pattern(cookies):
+    project = bake_ok(cookies)
+
+    def steps(name: str) -> list[str]:
+        text = (project / name).read_text()
+        return [line for line in text[text.index("ARG UID=") :].splitlines() if not GPU_DIFFERENCES.search(line)]
+
+    assert steps("Dockerfile.cpu") == steps("Dockerfile.gpu")
 
 
 def test_service_name_derives_from_project_name(cookies):
@@ -238,6 +266,20 @@ def test_service_name_derives_from_project_name(cookies):
 
 
 def test_post_gen_prints_next_steps(cookies, capfd):
-    bake_ok(cookies, include_gpu="no")
+    project = bake_ok(cookies, include_gpu="no")
     out = capfd.readouterr().out
-    assert "cd iris-classifier" in out and "make dev" in out
+    # pytest-cookies bakes outside the current directory: the full path.
+    assert f"Generated {project}/. Next steps:" in out and f"\n  cd {project}\n" in out and "make dev" in out
+
+
+@pytest.mark.parametrize(
+    ("options", "path"), [([], "iris-classifier"), (["-o", "out/my dir"], "out/my dir/iris-classifier")]
+)
+def test_next_steps_name_the_directory_from_where_cookiecutter_ran(tmp_path, options, path):
+    result = run(
+        [tool("cookiecutter"), "--no-input", str(TEMPLATE), *options],
+        cwd=tmp_path,
+        env={**os.environ, "PWD": str(tmp_path)},
+    )
+    assert (tmp_path / path / "Makefile").is_file()
+    assert f"Generated {path}/." in result.stdout and f"\n  cd {shlex.quote(path)}\n" in result.stdout, result.stdout

@@ -111,9 +111,13 @@ def _session_options(threads: int) -> ort.SessionOptions:
 
 
 def _providers() -> list[str]:
+{%- if cookiecutter.include_gpu %}
     # Use CUDA when the GPU build of ONNX Runtime is installed (Dockerfile.gpu).
     available = ort.get_available_providers()
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+{%- else %}
+    return ["CPUExecutionProvider"]
+{%- endif %}
 
 
 def load_model(path: Path, threads: int = 1) -> OnnxClassifier:
