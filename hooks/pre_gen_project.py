@@ -7,25 +7,20 @@ here rather than left to fail later inside `docker build`, where the message
 would name neither the question nor the value.
 """
 
+import json
 import re
 import sys
+from pathlib import Path
 
-ANSWERS = {
-    "project_name": {{ cookiecutter.project_name | string | jsonify }},
-    "service_name": {{ cookiecutter.service_name | string | jsonify }},
-    "description": {{ cookiecutter.description | string | jsonify }},
-    "python_version": {{ cookiecutter.python_version | string | jsonify }},
-    "port": {{ cookiecutter.port | string | jsonify }},
-    "include_gpu": {{ cookiecutter.include_gpu | string | jsonify }},
-    "cuda_version": {{ cookiecutter.cuda_version | string | jsonify }},
-    "system_packages": {{ cookiecutter.system_packages | string | jsonify }},
-}
-
-# Allow-lists mirror cookiecutter.json; they are checked again because
-# `--no-input` with extra_context (or a replay file) bypasses the choice prompt.
-PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
-CUDA_VERSIONS = ("13.0.1", "13.0.2")
-BOOLEAN_SPELLINGS = {"true": True, "false": False}
+# Every answer, as cookiecutter rendered this script with them.
+ANSWERS = json.loads({{ cookiecutter | jsonify | jsonify }})
+# The questions as the template asks them: a list is a choice question (its
+# allowed answers), a boolean a yes/no one.  Read from the template's own
+# cookiecutter.json, so a question added there is checked with no edit here.
+# `--no-input key=value` never gets this far with a bad choice (cookiecutter
+# itself rejects it), but a replay file (`--replay`, `--replay-file`) is not
+# checked by cookiecutter, and reaches this hook as is.
+QUESTIONS = json.loads((Path(ANSWERS["_repo_dir"]) / "cookiecutter.json").read_text())
 
 # Docker image and container names, and a portable directory name: lowercase
 # alphanumerics joined by single separators, at most 63 characters.
@@ -67,16 +62,28 @@ def check_port(value: str, gpu: bool) -> None:
         )
 
 
-def check_choice(question: str, value: str, allowed: tuple[str, ...]) -> None:
+def check_choice(question: str, value: str, allowed: list[str]) -> None:
     if value not in allowed:
         raise InvalidAnswer(question, value, f"it must be one of {', '.join(allowed)}")
 
 
-def check_boolean(question: str, value: str) -> bool:
-    try:
-        return BOOLEAN_SPELLINGS[value.strip().lower()]
-    except KeyError:
-        raise InvalidAnswer(question, value, "answer yes or no") from None
+def check_boolean(question: str, value: object) -> bool:
+    # Cookiecutter turns yes/no answers into booleans; a string here (from a
+    # replay file) would be true for the templates, even "no".
+    if not isinstance(value, bool):
+        raise InvalidAnswer(question, str(value), "answer yes or no (true or false in a replay file)")
+    return value
+
+
+def check_questions(answers: dict, questions: dict) -> None:
+    """Every choice and yes/no question of cookiecutter.json, whatever it is."""
+    for question, default in questions.items():
+        if question.startswith("_"):
+            continue
+        if isinstance(default, list):
+            check_choice(question, str(answers.get(question)), [str(choice) for choice in default])
+        elif isinstance(default, bool):
+            check_boolean(question, answers.get(question))
 
 
 def check_system_packages(value: str) -> None:
@@ -91,20 +98,18 @@ def check_system_packages(value: str) -> None:
             )
 
 
-def validate(answers: dict[str, str]) -> None:
-    check_single_line("project_name", answers["project_name"], 100)
-    check_service_name(answers["service_name"])
-    check_single_line("description", answers["description"], 200)
-    check_choice("python_version", answers["python_version"], PYTHON_VERSIONS)
-    gpu = check_boolean("include_gpu", answers["include_gpu"])
-    check_port(answers["port"], gpu)
-    check_choice("cuda_version", answers["cuda_version"], CUDA_VERSIONS)
-    check_system_packages(answers["system_packages"])
+def validate(answers: dict, questions: dict) -> None:
+    check_single_line("project_name", str(answers["project_name"]), 100)
+    check_service_name(str(answers["service_name"]))
+    check_single_line("description", str(answers["description"]), 200)
+    check_questions(answers, questions)
+    check_port(str(answers["port"]), check_boolean("include_gpu", answers["include_gpu"]))
+    check_system_packages(str(answers["system_packages"]))
 
 
 def main() -> int:
     try:
-        validate(ANSWERS)
+        validate(ANSWERS, QUESTIONS)
     except InvalidAnswer as error:
         print(f"ERROR: {error}. Nothing was generated.", file=sys.stderr)
         return 1
