@@ -208,9 +208,9 @@ def test_run_serves_predictions_as_uid_10001(engine, served):
     assert status == 400, body
     result = exec_ok(engine, name, "id", "-u")
     assert result.returncode == 0 and result.stdout.strip() == "10001", result
-    # gunicorn is PID 1 (exec-form ENTRYPOINT), so `docker stop` reaches it.
+    # gunicorn is PID 1 (exec-form ENTRYPOINT, and start.py execs it), so `docker stop` reaches it.
     result = exec_ok(engine, name, "cat", "/proc/1/cmdline")
-    assert any(part.endswith("/gunicorn") for part in result.stdout.split("\0")[:2]), result.stdout
+    assert result.stdout.split("\0")[1:3] == ["-m", "gunicorn"], result.stdout
 
 
 def test_run_flags_restart_always_and_capped_logs(engine, served):
