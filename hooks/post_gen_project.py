@@ -6,13 +6,23 @@ by the templates themselves, so nothing in the result refers to a file that
 is not there.
 """
 
+import shutil
 from pathlib import Path
 
 INCLUDE_GPU = {{ cookiecutter.include_gpu | string | jsonify }}.lower() == "true"
 SERVICE_NAME = {{ cookiecutter.service_name | string | jsonify }}
 PORT = {{ cookiecutter.port | string | jsonify }}
+TASK = {{ cookiecutter.task | string | jsonify }}
 
 GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
+
+
+def install_example_model() -> None:
+    """The task's example model, its checksum, metadata.json and example.json go to model/."""
+    Path("model").mkdir(exist_ok=True)
+    for source in sorted(Path(".models", TASK).iterdir()):
+        source.rename(Path("model", source.name))
+    shutil.rmtree(".models")
 
 
 def remove_unused_files() -> None:
@@ -36,5 +46,6 @@ Generated {SERVICE_NAME}/. Next steps:
 
 
 if __name__ == "__main__":
+    install_example_model()
     remove_unused_files()
     print_next_steps()

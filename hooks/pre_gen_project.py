@@ -11,6 +11,7 @@ import re
 import sys
 
 ANSWERS = {
+    "task": {{ cookiecutter.task | string | jsonify }},
     "project_name": {{ cookiecutter.project_name | string | jsonify }},
     "service_name": {{ cookiecutter.service_name | string | jsonify }},
     "description": {{ cookiecutter.description | string | jsonify }},
@@ -23,6 +24,7 @@ ANSWERS = {
 
 # Allow-lists mirror cookiecutter.json; they are checked again because
 # `--no-input` with extra_context (or a replay file) bypasses the choice prompt.
+TASKS = ("classification", "regression")
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 CUDA_VERSIONS = ("13.0.1", "13.0.2")
 BOOLEAN_SPELLINGS = {"true": True, "false": False}
@@ -92,6 +94,7 @@ def check_system_packages(value: str) -> None:
 
 
 def validate(answers: dict[str, str]) -> None:
+    check_choice("task", answers["task"], TASKS)
     check_single_line("project_name", answers["project_name"], 100)
     check_service_name(answers["service_name"])
     check_single_line("description", answers["description"], 200)
