@@ -2,7 +2,7 @@
 
 The contract every model meets is in model_contract.py; the ONNX adapter in
 onnx_model.py.  ``load_model`` is the one entry the app calls, once per
-process (see ``load_state``).  Beside the model file it reads:
+process (app_state.load_state).  Beside the model file it reads:
 
 * ``<file>.sha256`` (``sha256sum`` format): the file must match it.  Without
   it the model is served with a warning that its integrity was not checked.
@@ -13,14 +13,11 @@ process (see ``load_state``).  Beside the model file it reads:
 
 import hashlib
 import logging
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-import metrics
 from model_contract import DeclaredMetadata, Model, ModelLoadError, Task
 from onnx_model import OnnxModel
 
@@ -99,44 +96,3 @@ def load_model(path: Path, threads: int = 1, task: Task = TASK) -> tuple[Model, 
     path = Path(path)
     digest = verified_sha256(path)
     return OnnxModel.load(path, threads, declared_metadata(path, task)), digest
-
-
-@dataclass(frozen=True)
-class ModelState:
-    """The served model, or why there is none (what /readyz reports)."""
-
-    model: Model | None = None
-    sha256: str = ""
-    reason: str = "model not loaded yet"
-
-    @property
-    def ready(self) -> bool:
-        return self.model is not None
-
-
-def load_state(path: Path, threads: int) -> ModelState:
-    """Load the model and say what was inferred, or why it failed, once in the log."""
-    started = time.perf_counter()
-    try:
-        model, digest = load_model(path, threads)
-    except ModelLoadError as error:
-        log.error("model not loaded, service will not become ready: %s", error)
-        return ModelState(reason=error.reason)
-    elapsed = time.perf_counter() - started
-    metrics.MODEL_LOAD_SECONDS.set(elapsed)
-    info = model.metadata
-    log.info(
-        "model loaded",
-        extra={
-            "model": info.name,
-            "version": info.version,
-            "task": info.task,
-            "platform": info.platform,
-            "features": list(info.feature_names),
-            "labels": list(info.labels),
-            "outputs": info.n_outputs,
-            "sha256": digest,
-            "load_seconds": round(elapsed, 4),
-        },
-    )
-    return ModelState(model=model, sha256=digest, reason="")
