@@ -8,12 +8,22 @@ is not there.
 
 import os
 import shlex
+import shutil
 from pathlib import Path
 
 INCLUDE_GPU = {{ cookiecutter.include_gpu | string | jsonify }}.lower() == "true"
 PORT = {{ cookiecutter.port | string | jsonify }}
+TASK = {{ cookiecutter.task | string | jsonify }}
 
 GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
+
+
+def install_example_model() -> None:
+    """The task's example model, its checksum, metadata.json and example.json go to model/."""
+    Path("model").mkdir(exist_ok=True)
+    for source in sorted(Path(".models", TASK).iterdir()):
+        source.rename(Path("model", source.name))
+    shutil.rmtree(".models")
 
 
 def remove_unused_files() -> None:
@@ -53,5 +63,6 @@ Generated {path}/. Next steps:
 
 
 if __name__ == "__main__":
+    install_example_model()
     remove_unused_files()
     print_next_steps()

@@ -8,8 +8,10 @@ generator shows) and the service's memory (PSS summed over the gunicorn
 master and its workers).  Loopback only, bounded in time.
 
 Needs wrk on PATH (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew
-install wrk``).  Standard library only; the template's own benchmark
-(benchmarks/ in the template repository) imports these helpers.
+install wrk``).  The payload is the model's example (model/example.json,
+cycled to fill a batch; MODEL_PATH's, if set).  Standard library only; the
+template's own benchmark (benchmarks/ in the template repository)
+imports these helpers.
 """
 
 import argparse
@@ -27,9 +29,9 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from example import MODEL_FILE, read_example
+
 HERE = Path(__file__).resolve().parent
-# Iris flowers to send, cycled to fill a batch.
-FLOWERS = ([5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5])
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # wrk calls done() at the end; one machine-readable line, latencies in microseconds.
 WRK_SCRIPT = """
@@ -66,7 +68,9 @@ def free_port() -> int:
 
 
 def predict_body(batch: int) -> bytes:
-    rows = [FLOWERS[i % len(FLOWERS)] for i in range(batch)]
+    """``batch`` instances of the served model's example, cycled."""
+    instances = read_example(Path(os.environ.get("MODEL_PATH", MODEL_FILE))).instances
+    rows = [instances[i % len(instances)] for i in range(batch)]
     return json.dumps({"instances": rows}).encode()
 
 

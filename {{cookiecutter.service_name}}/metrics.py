@@ -1,3 +1,4 @@
+{%- set classification = cookiecutter.task == "classification" -%}
 """Prometheus metrics, correct under several gunicorn workers.
 
 gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh temp directory
@@ -6,7 +7,9 @@ memory-mapped files there and ``/metrics`` adds them up across workers.
 Without that variable (tests, a single process) the default registry is used.
 """
 
+{% if classification -%}
 import collections
+{% endif -%}
 import os
 
 from prometheus_client import (
@@ -27,7 +30,11 @@ LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+{%- if classification %}
 PREDICTIONS = Counter("predictions_total", "Instances predicted, by predicted label.", ["label"])
+{%- else %}
+PREDICTIONS = Counter("predictions_total", "Instances predicted.")
+{%- endif %}
 MODEL_LOAD_SECONDS = Gauge("model_load_seconds", "Seconds the last model load took.", multiprocess_mode="max")
 
 # The labelled children, looked up once per label set instead of on every
@@ -47,18 +54,24 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     children[0].inc()
     children[1].observe(seconds)
 
-
+{% if classification %}
 _prediction_children: dict[str, object] = {}
 
 
-def count_predictions(labels: list[str]) -> None:
+def count_predictions(predictions: list[dict]) -> None:
     """Count predicted labels: one increment per distinct label, not per instance."""
+    labels = [prediction["label"] for prediction in predictions]
     counts = collections.Counter(labels) if len(labels) > 1 else dict.fromkeys(labels, 1)
     for label, count in counts.items():
         child = _prediction_children.get(label)
         if child is None:
             child = _prediction_children[label] = PREDICTIONS.labels(label)
         child.inc(count)
+{%- else %}
+def count_predictions(predictions: list[dict]) -> None:
+    """Count predicted instances."""
+    PREDICTIONS.inc(len(predictions))
+{%- endif %}
 
 
 def exposition() -> tuple[bytes, str]:

@@ -1,62 +1,44 @@
-"""The model this service serves, and the contract for replacing it.
+"""Loading the served model: the file's integrity, its metadata.json, its adapter.
 
-Contract (what serve_http.py relies on; keep it when you swap in your model):
+The contract every model meets is in model_contract.py; the ONNX adapter in
+onnx_model.py.  ``load_model`` is the one entry the app calls, once per
+process (app_state.load_state).  Beside the model file it reads:
 
-* ``load_model(path, threads) -> Model`` is called once per process, before
-  any request: in the gunicorn master when PRELOAD is on (workers then share
-  its memory), otherwise in each worker.  It raises ``ModelLoadError`` with a
-  one-line reason if the file is missing, unreadable, or does not match the
-  SHA-256 recorded beside it in ``<file>.sha256``.
-* ``Model.predict(batch)`` takes a float32 array of shape
-  ``(n_instances, n_features)``, already validated (finite numbers, right
-  width), and returns one ``Prediction`` per row, in order.  It must be safe
-  to call from several threads at once.
-* ``Model.metadata`` describes the model for ``GET /metadata``; its
-  ``feature_names`` fix the input width and its ``labels`` the output classes.
-
-The default is an iris classifier exported to ONNX by train.py and run with
-ONNX Runtime.  To serve your own ONNX classifier, export it the same way and
-set MODEL_PATH; to serve something else, reimplement these three names.
+* ``<file>.sha256`` (``sha256sum`` format): the file must match it.  Without
+  it the model is served with a warning that its integrity was not checked.
+* ``metadata.json`` (optional): name, version, task, feature_names, labels
+  and, for a classifier, whether its float output holds ``probabilities`` or
+  ``logits`` (``scores``).  What it says overrides what the adapter infers.
 """
 
 import hashlib
-import json
-from dataclasses import dataclass
+import logging
 from pathlib import Path
+from typing import Literal
 
-import numpy as np
-import onnxruntime as ort
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from model_contract import DeclaredMetadata, Model, ModelLoadError, Task
+from onnx_model import OnnxModel
 
-class ModelLoadError(RuntimeError):
-    """The model file cannot be served.
+# The task this service was generated for (the template's `task` answer).
+TASK: Task = {{ cookiecutter.task | jsonify }}  # fmt: skip
+METADATA_FILE = "metadata.json"
 
-    ``str(error)`` names the file and the reason, for the log; ``reason``
-    alone is what HTTP responses may show (no file paths leave the service).
-    """
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.reason = reason
+log = logging.getLogger("service.model")
 
 
-@dataclass(frozen=True)
-class Metadata:
-    name: str
-    version: str
-    feature_names: tuple[str, ...]
-    labels: tuple[str, ...]
-    sha256: str
+class MetadataFile(BaseModel):
+    """The optional metadata.json beside the model; every field may be left out."""
 
-    @property
-    def n_features(self) -> int:
-        return len(self.feature_names)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-@dataclass(frozen=True)
-class Prediction:
-    label: str
-    probabilities: dict[str, float]
+    name: str | None = None
+    version: str | None = None
+    task: Task | None = None
+    feature_names: list[str] | None = Field(None, min_length=1)
+    labels: list[str] | None = Field(None, min_length=2)
+    scores: Literal["probabilities", "logits"] | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -67,79 +49,50 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def recorded_sha256(path: Path) -> str | None:
-    """The digest in ``<file>.sha256`` (``sha256sum`` format), if that file exists."""
-    sidecar = path.with_name(path.name + ".sha256")
-    if not sidecar.exists():
-        return None
-    fields = sidecar.read_text().split()
-    if not fields:
-        raise ModelLoadError(sidecar, "empty checksum file")
-    return fields[0].lower()
-
-
-class OnnxClassifier:
-    """A classifier whose ONNX graph outputs (labels, probabilities)."""
-
-    def __init__(self, session: ort.InferenceSession, metadata: Metadata) -> None:
-        self._session = session
-        self._input_name = session.get_inputs()[0].name
-        # Output 1 holds the class probabilities; output 0 (the argmax label)
-        # is not fetched, we derive it from the probabilities.
-        self._output_names = [session.get_outputs()[1].name]
-        self.metadata = metadata
-
-    def predict(self, batch: np.ndarray) -> list[Prediction]:
-        probabilities = self._session.run(self._output_names, {self._input_name: batch})[0]
-        labels = self.metadata.labels
-        best = probabilities.argmax(axis=1)
-        return [
-            Prediction(labels[index], dict(zip(labels, row, strict=True)))
-            for index, row in zip(best.tolist(), probabilities.tolist(), strict=True)
-        ]
-
-
-def _session_options(threads: int) -> ort.SessionOptions:
-    options = ort.SessionOptions()
-    # One intra-op thread per worker by default: the workers already use every
-    # core, and ONNX Runtime creates no thread pool that forking could break.
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    return options
-
-
-def _providers() -> list[str]:
-{%- if cookiecutter.include_gpu %}
-    # Use CUDA when the GPU build of ONNX Runtime is installed (Dockerfile.gpu).
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-{%- else %}
-    return ["CPUExecutionProvider"]
-{%- endif %}
-
-
-def load_model(path: Path, threads: int = 1) -> OnnxClassifier:
-    path = Path(path)
+def verified_sha256(path: Path) -> str:
+    """The file's SHA-256, checked against ``<file>.sha256`` when that exists."""
     if not path.is_file():
         raise ModelLoadError(path, "model file not found")
     digest = file_sha256(path)
-    expected = recorded_sha256(path)
-    if expected is not None and digest != expected:
-        raise ModelLoadError(path, f"SHA-256 {digest} does not match {expected} recorded in {path.name}.sha256")
+    sidecar = path.with_name(path.name + ".sha256")
+    if not sidecar.exists():
+        log.warning("model integrity not checked: no %s beside %s (sha256sum FILE > FILE.sha256)", sidecar.name, path)
+        return digest
+    fields = sidecar.read_text().split()
+    if not fields:
+        raise ModelLoadError(sidecar, "empty checksum file")
+    if digest != fields[0].lower():
+        raise ModelLoadError(path, f"SHA-256 {digest} does not match {fields[0]} recorded in {sidecar.name}")
+    return digest
+
+
+def declared_metadata(path: Path, task: Task) -> DeclaredMetadata:
+    """What metadata.json beside ``path`` declares, checked against the service's task."""
+    source = path.with_name(METADATA_FILE)
+    if not source.exists():
+        return DeclaredMetadata(task=task)
     try:
-        session = ort.InferenceSession(str(path), _session_options(threads), providers=_providers())
-        props = session.get_modelmeta().custom_metadata_map
-        metadata = Metadata(
-            name=props.get("name", path.stem),
-            version=props.get("version", "unknown"),
-            feature_names=tuple(json.loads(props["feature_names"])),
-            labels=tuple(json.loads(props["labels"])),
-            sha256=digest,
+        declared = MetadataFile.model_validate_json(source.read_bytes())
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(map(str, first["loc"])) or "file"
+        raise ModelLoadError(source, f"{METADATA_FILE}: {where}: {first['msg']}") from None
+    if declared.task not in (None, task):
+        raise ModelLoadError(
+            source, f"{METADATA_FILE} says task={declared.task}, but this service was generated for task={task}"
         )
-    except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.InvalidProtobuf) as error:
-        raise ModelLoadError(path, f"not a loadable ONNX model ({type(error).__name__})") from error
-    except (KeyError, ValueError) as error:
-        raise ModelLoadError(path, "metadata 'labels' and 'feature_names' missing or not JSON lists") from error
-    return OnnxClassifier(session, metadata)
+    return DeclaredMetadata(
+        task=task,
+        name=declared.name,
+        version=declared.version,
+        feature_names=tuple(declared.feature_names) if declared.feature_names else None,
+        labels=tuple(declared.labels) if declared.labels else None,
+        scores=declared.scores,
+    )
+
+
+def load_model(path: Path, threads: int = 1, task: Task = TASK) -> tuple[Model, str]:
+    """The model behind the contract, and its file's SHA-256; ``ModelLoadError`` says why not."""
+    path = Path(path)
+    digest = verified_sha256(path)
+    return OnnxModel.load(path, threads, declared_metadata(path, task)), digest

@@ -1,33 +1,117 @@
-"""The OpenAPI 3.1 document served at ``GET /openapi.json``.
+"""The OpenAPI 3.1 document, generated from the routes and the pydantic models they use.
 
-Request and response schemas come from the pydantic models in schemas.py, so
-the document cannot drift from the validation the service actually does.
+Each documented view carries ``@operation(...)``: a summary, its request
+model, its responses by status.  ``build_openapi`` walks the app's URL map,
+so a new route is in the document as soon as it is registered, and every
+schema is the pydantic model that validates or shapes it (schemas.py).  The
+served model adds what only it knows: the width of an instance, and the
+examples from ``model/example.json``.
 """
 
+from collections.abc import Callable
+
+from flask import Flask
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import schemas
 
 JSON = "application/json"
+# What each error status means here; a view lists the ones it can answer.
+ERRORS = {
+    400: "Malformed JSON or an invalid request; the message names the position.",
+    401: "Missing or wrong API key (only when API_KEY is set).",
+    405: "Method not allowed on this route.",
+    413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH_SIZE.",
+    415: "Content-Type is not application/json (UTF-8).",
+    422: "Valid input on which the model gives no finite prediction (far outside its range).",
+    500: "Unexpected error; the body holds only the request ID.",
+    503: "The model is not loaded (yet).",
+}
 
 
-def _json_content(ref: str) -> dict:
-    return {"content": {JSON: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+def operation(
+    summary: str,
+    responses: dict[int, tuple[str, type[BaseModel] | dict]],
+    errors: tuple[int, ...] = (),
+    request: type[BaseModel] | None = None,
+    public: bool = False,
+) -> Callable:
+    """Document a view: ``responses`` maps a status to (description, pydantic model or raw content).
+
+    ``public`` views answer without the API key.  Every view can answer 405.
+    """
+
+    def document(view: Callable) -> Callable:
+        view.openapi = {"summary": summary, "responses": responses, "errors": errors, "request": request}
+        view.public = public
+        return view
+
+    return document
 
 
-def _errors(*statuses: int) -> dict:
-    descriptions = {
-        400: "Malformed JSON or an invalid request; the message names the position.",
-        401: "Missing or wrong API key (only when API_KEY is set).",
-        404: "No such route.",
-        405: "Method not allowed on this route.",
-        413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH_SIZE.",
-        415: "Content-Type is not application/json (UTF-8).",
-        422: "Valid input on which the model gives no finite prediction (far outside its range).",
-        500: "Unexpected error; the body holds only the request ID.",
-        503: "The model is not loaded (yet).",
+def _content(body: type[BaseModel] | dict) -> dict:
+    if isinstance(body, dict):
+        return body
+    return {JSON: {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}
+
+
+def _operation(endpoint: str, spec: dict, api_key: bool, public: bool) -> dict:
+    responses = {
+        str(status): {"description": text, "content": _content(body)}
+        for status, (text, body) in spec["responses"].items()
     }
-    return {str(s): {"description": descriptions[s], **_json_content("ErrorResponse")} for s in statuses}
+    guarded = api_key and not public
+    for status in (*spec["errors"], 405, *((401,) if guarded else ())):
+        responses.setdefault(str(status), {"description": ERRORS[status], "content": _content(schemas.ErrorResponse)})
+    document = {"operationId": endpoint.rsplit(".", 1)[-1], "summary": spec["summary"], "responses": responses}
+    document["security"] = [{"ApiKey": []}, {"Bearer": []}] if guarded else []
+    if spec["request"] is not None:
+        document["requestBody"] = {"required": True, "content": _content(spec["request"])}
+    return document
+
+
+def _models(app: Flask) -> list[tuple[type[BaseModel], str]]:
+    """Every pydantic model the documented views use, with the JSON-schema mode it is used in."""
+    found = {schemas.ErrorResponse: "serialization"}
+    for view in app.view_functions.values():
+        spec = getattr(view, "openapi", None)
+        if spec is None:
+            continue
+        if spec["request"] is not None:
+            found[spec["request"]] = "validation"
+        for _, body in spec["responses"].values():
+            if not isinstance(body, dict):
+                found[body] = "serialization"
+    return list(found.items())
+
+
+def build_openapi(app: Flask, info: dict, api_key: bool, limits: dict, examples: dict) -> dict:
+    """The document for ``app``'s routes.
+
+    ``limits``: ``n_features`` (None without a model) and ``max_batch_size``.
+    ``examples``: the request bodies and responses to show, by model name.
+    """
+    _, defs = models_json_schema(_models(app), ref_template="#/components/schemas/{model}")
+    components = defs["$defs"]
+    _limit_request(components["PredictRequest"], limits["n_features"], limits["max_batch_size"])
+    for name, values in examples.items():
+        components[name]["examples"] = values
+    paths: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "openapi", None)
+        if spec is None:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths.setdefault(rule.rule, {})[method.lower()] = _operation(rule.endpoint, spec, api_key, view.public)
+    document = {"openapi": "3.1.0", "info": info, "paths": paths, "components": {"schemas": components}}
+    if api_key:
+        document["components"]["securitySchemes"] = {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "Bearer": {"type": "http", "scheme": "bearer"},
+        }
+    return document
 
 
 def _limit_request(request: dict, n_features: int | None, max_batch_size: int) -> None:
@@ -38,111 +122,3 @@ def _limit_request(request: dict, n_features: int | None, max_batch_size: int) -
     if n_features is not None:
         for instance in (properties["instance"], properties["instances"]["items"]):
             instance["minItems"] = instance["maxItems"] = n_features
-
-
-def build_openapi(
-    title: str, description: str, version: str, api_key: bool, n_features: int | None = None, max_batch_size: int = 256
-) -> dict:
-    """The document; ``n_features`` is the served model's input width (None: no model)."""
-    _, defs = models_json_schema(
-        [
-            (m, "validation" if m is schemas.PredictRequest else "serialization")
-            for m in (
-                schemas.PredictRequest,
-                schemas.PredictResponse,
-                schemas.MetadataResponse,
-                schemas.StatusResponse,
-                schemas.ErrorResponse,
-            )
-        ],
-        ref_template="#/components/schemas/{model}",
-    )
-    _limit_request(defs["$defs"]["PredictRequest"], n_features, max_batch_size)
-    secured = [{"ApiKey": []}, {"Bearer": []}] if api_key else []
-    guarded = _errors(401) if api_key else {}
-    document = {
-        "openapi": "3.1.0",
-        "info": {"title": title, "description": description, "version": version},
-        "paths": {
-            "/predict": {
-                "post": {
-                    "operationId": "predict",
-                    "summary": "Predict the class of one instance or a batch",
-                    "security": secured,
-                    "requestBody": {"required": True, **_json_content("PredictRequest")},
-                    "responses": {
-                        "200": {"description": "One prediction per instance.", **_json_content("PredictResponse")},
-                        **_errors(400, 405, 413, 415, 422, 500, 503),
-                        **guarded,
-                    },
-                }
-            },
-            "/metadata": {
-                "get": {
-                    "operationId": "metadata",
-                    "summary": "Model name, version, input shape and types, labels, SHA-256",
-                    "security": secured,
-                    "responses": {
-                        "200": {"description": "Model metadata.", **_json_content("MetadataResponse")},
-                        **_errors(405, 500, 503),
-                        **guarded,
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "operationId": "healthz",
-                    "summary": "Liveness: 200 while the process serves",
-                    "security": [],
-                    "responses": {"200": {"description": "Alive.", **_json_content("StatusResponse")}, **_errors(405)},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "operationId": "readyz",
-                    "summary": "Readiness: 200 once the model is loaded and warmed up",
-                    "security": [],
-                    "responses": {
-                        "200": {"description": "Ready.", **_json_content("StatusResponse")},
-                        "503": {"description": "Not ready; reason given.", **_json_content("StatusResponse")},
-                        **_errors(405),
-                    },
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "operationId": "metrics",
-                    "summary": "Prometheus metrics of all workers",
-                    "security": [],
-                    "responses": {
-                        "200": {
-                            "description": "Prometheus text format.",
-                            "content": {"text/plain": {"schema": {"type": "string"}}},
-                        },
-                        **_errors(405),
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {
-                        "200": {
-                            "description": "OpenAPI 3.1 document.",
-                            "content": {JSON: {"schema": {"type": "object"}}},
-                        },
-                        **_errors(405),
-                    },
-                }
-            },
-        },
-        "components": {"schemas": defs["$defs"]},
-    }
-    if api_key:
-        document["components"]["securitySchemes"] = {
-            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            "Bearer": {"type": "http", "scheme": "bearer"},
-        }
-    return document

@@ -1,17 +1,20 @@
+{%- set classification = cookiecutter.task == "classification" -%}
 """Request validation and the response shapes of the API.
 
 Validation is pydantic's, straight from the request bytes: strict numbers (no
 strings, no booleans) within float32's range, no NaN or Infinity in any
 spelling, no unknown fields, and errors that name the offending position,
 e.g. ``instances[2][1]``.  The response models are not used to build
-responses (plain dicts are cheaper); they document them in the OpenAPI
-document, and the tests check that real responses match it.
+responses (plain dicts are cheaper); the OpenAPI document is generated from
+them (openapi.py), and tests/test_openapi.py checks real responses against it.
 """
 
 from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from errors import ApiError
 
 # The largest finite float32: the model's input type.  Bounding the value here
 # puts the range in the OpenAPI document too, and nothing overflows later.
@@ -23,24 +26,12 @@ OUT_OF_RANGE = dict.fromkeys(
 )
 
 
-class RequestError(ValueError):
-    """A request the service cannot accept: ``status`` 400 or 413."""
-
-    def __init__(self, status: int, code: str, message: str, details: list[dict] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-
 def _one_of_two_forms(schema: dict) -> None:
     # Both fields are optional but exactly one must be given: say so with
     # oneOf, and drop pydantic's "default": null, which is not a valid value.
     for field in schema["properties"].values():
         field.pop("default", None)
     schema["oneOf"] = [{"required": ["instances"]}, {"required": ["instance"]}]
-    schema["examples"] = [
-        {"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]},
-        {"instance": [5.9, 3.0, 4.2, 1.5]},
-    ]
 
 
 class PredictRequest(BaseModel):
@@ -61,8 +52,14 @@ class PredictRequest(BaseModel):
 
 
 class Prediction(BaseModel):
+{%- if classification %}
     label: str = Field(description="The most probable class.")
     probabilities: dict[str, float] = Field(description="Probability of every class.")
+{%- else %}
+    value: float | list[float] = Field(
+        description="The predicted value; one per target, as a list, when the model predicts several."
+    )
+{%- endif %}
 
 
 class ModelInfo(BaseModel):
@@ -75,18 +72,24 @@ class PredictResponse(BaseModel):
     model: ModelInfo
 
 
-class InputInfo(BaseModel):
-    shape: list[int | None] = Field(description="[batch, features]; the batch dimension is null.")
-    dtype: str
-    feature_names: list[str]
+class Tensor(BaseModel):
+    name: str
+    datatype: str = Field(description="KServe V2 datatype, e.g. FP32.")
+    shape: list[int] = Field(description="-1 for a dimension of any size (the batch).")
 
 
 class MetadataResponse(BaseModel):
     name: str
     version: str
+    task: str
+    platform: str = Field(description="What runs the model, e.g. onnxruntime.")
     sha256: str = Field(description="SHA-256 of the served model file.")
-    input: InputInfo
-    labels: list[str]
+    feature_names: list[str] = Field(description="The input columns, in order.")
+{%- if classification %}
+    labels: list[str] = Field(description="The classes, in the order of the probabilities.")
+{%- endif %}
+    inputs: list[Tensor]
+    outputs: list[Tensor]
     max_batch_size: int
 
 
@@ -130,20 +133,20 @@ def parse_predict_request(body: bytes, n_features: int, max_batch_size: int) -> 
             for e in error.errors(include_url=False, include_input=False, include_context=False)
         ]
         if details[0]["type"] == "json_invalid":
-            raise RequestError(400, "malformed_json", f"request body is not valid JSON: {details[0]['msg']}") from None
+            raise ApiError(400, "malformed_json", f"request body is not valid JSON: {details[0]['msg']}") from None
         first = details[0]
         more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-        raise RequestError(400, "invalid_request", f"{first['loc']}: {first['msg']}{more}", details) from None
+        raise ApiError(400, "invalid_request", f"{first['loc']}: {first['msg']}{more}", details) from None
 
     rows = request.instances if request.instances is not None else [request.instance]
     prefix = "instances" if request.instances is not None else "instance"
     if len(rows) > max_batch_size:
-        raise RequestError(
+        raise ApiError(
             413, "batch_too_large", f"instances: batch of {len(rows)} exceeds the maximum of {max_batch_size}"
         )
     for index, row in enumerate(rows):
         if len(row) != n_features:
             where = f"{prefix}[{index}]" if request.instances is not None else prefix
-            raise RequestError(400, "wrong_feature_count", f"{where}: expected {n_features} features, got {len(row)}")
+            raise ApiError(400, "wrong_feature_count", f"{where}: expected {n_features} features, got {len(row)}")
     # Every value is finite and within float32's range (Feature): no overflow.
     return np.asarray(rows, dtype=np.float32)

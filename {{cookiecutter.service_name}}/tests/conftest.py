@@ -1,17 +1,25 @@
+{%- set classification = cookiecutter.task == "classification" -%}
+"""Shared fixtures: a test client, the served model's files, and its example (model/example.json).
+
+Every test that needs real inputs takes them from the example, so swapping
+the model and its example file is all a swap needs: these tests follow.
+"""
+
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import serve_http
+from example import read_example
 from settings import load_settings
 
 PROJECT = Path(__file__).resolve().parent.parent
-MODEL = PROJECT / "model" / "iris.onnx"
-# Three flowers of the iris data set whose species is not in doubt.
-SETOSA = [5.1, 3.5, 1.4, 0.2]
-VERSICOLOR = [6.4, 3.2, 4.5, 1.5]
-VIRGINICA = [6.7, 3.0, 5.2, 2.3]
+MODEL = load_settings().model_path
+EXAMPLE = read_example(MODEL)
+# The files that make up the served model, copied together for tampering.
+MODEL_FILES = (MODEL.name, MODEL.name + ".sha256", "metadata.json", "example.json")
 
 
 def make_client(**overrides):
@@ -27,7 +35,27 @@ def client():
 
 @pytest.fixture
 def model_copy(tmp_path) -> Path:
-    """A writable copy of the shipped model and its checksum, for tampering."""
-    for name in ("iris.onnx", "iris.onnx.sha256"):
-        shutil.copy(MODEL.parent / name, tmp_path / name)
-    return tmp_path / "iris.onnx"
+    """A writable copy of the served model and the files beside it."""
+    for name in MODEL_FILES:
+        if (MODEL.parent / name).exists():
+            shutil.copy(MODEL.parent / name, tmp_path / name)
+    return tmp_path / MODEL.name
+
+
+def as_outputs(predictions: list[dict], labels: list[str]) -> np.ndarray:
+    """API predictions back to the rows of predict(): the example's ``outputs``."""
+{%- if classification %}
+    return np.array([[p["probabilities"][label] for label in labels] for p in predictions])
+{%- else %}
+    return np.array([p["value"] if isinstance(p["value"], list) else [p["value"]] for p in predictions])
+{%- endif %}
+
+
+def assert_matches_example(predictions: list[dict], labels: list[str], rows: int | None = None) -> None:
+    """``predictions`` (for the example's first ``rows`` instances) are the example's outputs."""
+    expected = np.array(EXAMPLE.outputs[:rows])
+    tolerance = EXAMPLE.tolerance
+    np.testing.assert_allclose(as_outputs(predictions, labels), expected, rtol=tolerance, atol=tolerance)
+{%- if classification %}
+    assert [p["label"] for p in predictions] == [labels[i] for i in expected.argmax(axis=1)]
+{%- endif %}

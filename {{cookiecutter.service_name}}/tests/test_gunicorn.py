@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, SETOSA, VIRGINICA
+from conftest import EXAMPLE, PROJECT, assert_matches_example
 
 
 def free_port() -> int:
@@ -60,17 +60,18 @@ def server():
     assert "SIGABRT" not in output and "SIGKILL" not in output and "terminate called" not in output, output
 
 
-def test_predicts_over_http(server):
+def test_serves_the_example_over_http(server):
     request = urllib.request.Request(
         f"{server}/predict",
-        data=json.dumps({"instances": [SETOSA, VIRGINICA]}).encode(),
+        data=json.dumps(EXAMPLE.request()).encode(),
         headers={"Content-Type": "application/json", "X-Request-ID": "gunicorn-test"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.headers["X-Request-ID"] == "gunicorn-test"
         assert response.headers["Server"] == "gunicorn"
-        labels = [p["label"] for p in json.load(response)["predictions"]]
-    assert labels == ["setosa", "virginica"]
+        predictions = json.load(response)["predictions"]
+    labels = json.loads(get(f"{server}/metadata")[1]).get("labels", [])
+    assert_matches_example(predictions, labels)
 
 
 def test_metrics_add_up_across_workers(server):

@@ -1,17 +1,31 @@
-"""The model contract of model.py, and refusal of a damaged model file."""
+"""The model behind the contract (model_contract.py), and refusal of a damaged model file."""
+
+import logging
 
 import numpy as np
 import pytest
-from conftest import MODEL, SETOSA, VERSICOLOR, VIRGINICA
+from conftest import EXAMPLE, MODEL
 
-from model import ModelLoadError, load_model
+from model import load_model
+from model_contract import ModelLoadError
 
 
-def test_predicts_the_known_species():
-    model = load_model(MODEL)
-    predictions = model.predict(np.array([SETOSA, VERSICOLOR, VIRGINICA], dtype=np.float32))
-    assert [p.label for p in predictions] == ["setosa", "versicolor", "virginica"]
-    assert model.metadata.n_features == 4
+def test_predicts_the_example():
+    model, digest = load_model(MODEL)
+    outputs = model.predict(np.array(EXAMPLE.instances, dtype=np.float32))
+    np.testing.assert_allclose(outputs, EXAMPLE.outputs, rtol=EXAMPLE.tolerance, atol=EXAMPLE.tolerance)
+    assert outputs.shape == (len(EXAMPLE.instances), model.metadata.n_outputs)
+    assert model.metadata.n_features == len(EXAMPLE.instances[0])
+    assert len(digest) == 64
+
+
+def test_metadata_describes_the_tensors():
+    info = load_model(MODEL)[0].metadata
+    assert info.inputs[0].shape == (-1, info.n_features)
+    assert info.outputs[0].shape == (-1, info.n_outputs)
+    assert info.task == "{{ cookiecutter.task }}"
+    if info.task == "classification":
+        assert len(info.labels) == info.n_outputs
 
 
 def test_missing_file(tmp_path):
@@ -27,13 +41,36 @@ def test_truncated_file_fails_its_checksum(model_copy):
 
 
 def test_truncated_file_without_checksum_is_not_loadable(model_copy):
-    model_copy.with_name("iris.onnx.sha256").unlink()
+    model_copy.with_name(model_copy.name + ".sha256").unlink()
     model_copy.write_bytes(model_copy.read_bytes()[:300])
-    with pytest.raises(ModelLoadError, match="not a loadable ONNX model"):
+    with pytest.raises(ModelLoadError, match="not a loadable ONNX model") as error:
         load_model(model_copy)
+    assert str(model_copy.parent) not in error.value.reason  # the reason reaches /readyz: no paths
 
 
 def test_checksum_mismatch(model_copy):
-    model_copy.with_name("iris.onnx.sha256").write_text("0" * 64 + "  iris.onnx\n")
+    model_copy.with_name(model_copy.name + ".sha256").write_text("0" * 64 + f"  {model_copy.name}\n")
     with pytest.raises(ModelLoadError, match="does not match"):
+        load_model(model_copy)
+
+
+def test_no_checksum_file_loads_with_one_warning(model_copy, caplog):
+    model_copy.with_name(model_copy.name + ".sha256").unlink()
+    with caplog.at_level(logging.WARNING, logger="service.model"):
+        load_model(model_copy)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "integrity not checked" in warnings[0], warnings
+
+
+def test_metadata_file_overrides_and_is_checked(model_copy):
+    metadata = model_copy.with_name("metadata.json")
+    metadata.write_text('{"name": "renamed", "version": "9"}')
+    info = load_model(model_copy)[0].metadata
+    assert (info.name, info.version) == ("renamed", "9")
+    metadata.write_text('{"nmae": "typo"}')
+    with pytest.raises(ModelLoadError, match=r"metadata\.json: nmae: Extra inputs are not permitted"):
+        load_model(model_copy)
+    other = "regression" if info.task == "classification" else "classification"
+    metadata.write_text(f'{% raw %}{{"task": "{other}"}}{% endraw %}')
+    with pytest.raises(ModelLoadError, match=f"says task={other}, but this service was generated for task={info.task}"):
         load_model(model_copy)

@@ -1,9 +1,17 @@
-"""POST /predict: answers, and a JSON 4xx naming the problem for bad requests."""
+"""POST /predict: the example's answers, and a JSON 4xx naming the problem for bad requests."""
 
 import json
 
 import pytest
-from conftest import SETOSA, VERSICOLOR, VIRGINICA, make_client
+from conftest import EXAMPLE, assert_matches_example, make_client
+
+import serve_http
+from app_state import ModelState
+from model import load_model
+from settings import load_settings
+
+ROW = EXAMPLE.instances[0]
+WIDTH = len(ROW)
 
 
 def post(client, body, content_type="application/json", **headers):
@@ -11,27 +19,27 @@ def post(client, body, content_type="application/json", **headers):
     return client.post("/predict", data=data, content_type=content_type, headers=headers)
 
 
-def test_batch_gets_one_prediction_per_instance_in_order(client):
-    response = post(client, {"instances": [SETOSA, VERSICOLOR, VIRGINICA]})
+def labels(client) -> list[str]:
+    return client.get("/metadata").get_json().get("labels", [])
+
+
+def test_batch_gets_the_example_outputs_in_order(client):
+    response = post(client, EXAMPLE.request())
     assert response.status_code == 200
-    predictions = response.get_json()["predictions"]
-    assert [p["label"] for p in predictions] == ["setosa", "versicolor", "virginica"]
-    for prediction in predictions:
-        assert set(prediction["probabilities"]) == {"setosa", "versicolor", "virginica"}
-        assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-        assert max(prediction["probabilities"], key=prediction["probabilities"].get) == prediction["label"]
+    assert_matches_example(response.get_json()["predictions"], labels(client))
 
 
 def test_single_instance_form(client):
-    response = post(client, {"instance": VIRGINICA})
+    response = post(client, {"instance": ROW})
     assert response.status_code == 200
     body = response.get_json()
-    assert [p["label"] for p in body["predictions"]] == ["virginica"]
-    assert body["model"] == {"name": "iris-logistic-regression", "version": "1.0.0"}
+    assert_matches_example(body["predictions"], labels(client), rows=1)
+    metadata = client.get("/metadata").get_json()
+    assert body["model"] == {"name": metadata["name"], "version": metadata["version"]}
 
 
 def test_integers_are_numbers(client):
-    assert post(client, {"instance": [5, 3, 1, 0]}).status_code == 200
+    assert post(client, {"instance": [round(value) for value in ROW]}).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -41,21 +49,21 @@ def test_integers_are_numbers(client):
         (b"", 400, "malformed_json", "not valid JSON"),
         (b"[1, 2, 3]", 400, "invalid_request", "object"),
         ({}, 400, "invalid_request", "exactly one of"),
-        ({"instances": [SETOSA], "instance": SETOSA}, 400, "invalid_request", "exactly one of"),
-        ({"instances": [SETOSA], "extra": 1}, 400, "invalid_request", "extra: Extra inputs"),
+        ({"instances": [ROW], "instance": ROW}, 400, "invalid_request", "exactly one of"),
+        ({"instances": [ROW], "extra": 1}, 400, "invalid_request", "extra: Extra inputs"),
         ({"instances": []}, 400, "invalid_request", "instances: List should have at least 1 item"),
-        ({"instances": [SETOSA, [1, 2, "3", 4]]}, 400, "invalid_request", "instances[1][2]"),
-        ({"instances": [[True, 1, 1, 1]]}, 400, "invalid_request", "instances[0][0]"),
-        ({"instances": [SETOSA, [1, 2, 3]]}, 400, "wrong_feature_count", "instances[1]: expected 4 features, got 3"),
-        ({"instance": [1, 2, 3, 4, 5]}, 400, "wrong_feature_count", "instance: expected 4 features, got 5"),
-        ({"instances": [[1, 2, [3], 4]]}, 400, "invalid_request", "instances[0][2]"),
-        ({"instances": None}, 400, "invalid_request", "instances"),
+        ({"instances": [ROW, [1, 2, "3", *ROW[3:]]]}, 400, "invalid_request", "instances[1][2]"),
+        ({"instances": [[True, *ROW[1:]]]}, 400, "invalid_request", "instances[0][0]"),
         (
-            b'{"instances": [[1, 2, 3, 4], [1, 2, NaN, 4]]}',
+            {"instances": [ROW, ROW[:-1]]},
             400,
-            "invalid_request",
-            "instances[1][2]: Input should be a finite",
+            "wrong_feature_count",
+            f"instances[1]: expected {WIDTH} features, got {WIDTH - 1}",
         ),
+        ({"instance": [*ROW, 1]}, 400, "wrong_feature_count", f"instance: expected {WIDTH} features, got {WIDTH + 1}"),
+        ({"instances": [[1, 2, [3], *ROW[3:]]]}, 400, "invalid_request", "instances[0][2]"),
+        ({"instances": None}, 400, "invalid_request", "instances"),
+        (b'{"instances": [[1, 2], [1, NaN, 4]]}', 400, "invalid_request", "instances[1][1]: Input should be a finite"),
         (b'{"instance": [1, Infinity, 3, 4]}', 400, "invalid_request", "instance[1]: Input should be a finite"),
         (b'{"instance": [1, 2, -Infinity, 4]}', 400, "invalid_request", "instance[2]"),
         (b'{"instance": [1, 2, 3, 1e400]}', 400, "invalid_request", "instance[3]"),
@@ -80,35 +88,49 @@ def test_bad_request_is_json_4xx_naming_the_problem(client, body, status, code, 
 
 def test_batch_over_the_maximum_is_413():
     client = make_client(max_batch_size=2)
-    response = post(client, {"instances": [SETOSA] * 3})
+    response = post(client, {"instances": [ROW] * 3})
     assert response.status_code == 413
     assert response.get_json()["error"]["message"] == "instances: batch of 3 exceeds the maximum of 2"
 
 
 def test_body_over_the_limit_is_413_before_parsing():
     client = make_client(max_body_bytes=1024)
-    response = post(client, {"instances": [SETOSA] * 100})
+    response = post(client, {"instances": [ROW] * 100})
     assert response.status_code == 413
     assert "1024 bytes" in response.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
 def test_non_json_content_type_is_415(client, content_type):
-    response = post(client, {"instance": SETOSA}, content_type=content_type)
+    response = post(client, {"instance": ROW}, content_type=content_type)
     assert response.status_code == 415
     assert response.get_json()["error"]["code"] == "unsupported_media_type"
 
 
 def test_charset_must_be_utf8(client):
-    assert post(client, {"instance": SETOSA}, content_type="application/json; charset=UTF-8").status_code == 200
-    response = post(client, {"instance": SETOSA}, content_type="application/json; charset=latin-1")
+    assert post(client, {"instance": ROW}, content_type="application/json; charset=UTF-8").status_code == 200
+    response = post(client, {"instance": ROW}, content_type="application/json; charset=latin-1")
     assert response.status_code == 415
     assert "latin-1" in response.get_json()["error"]["message"]
 
 
-def test_no_finite_prediction_is_422_not_nan(client):
-    # Valid float32 inputs, but the model's softmax overflows: NaN is not JSON.
-    response = post(client, {"instances": [SETOSA, [3e38, 3e38, 3e38, 3e38]]})
+class NotFinite:
+    """A model whose second row comes out as NaN, as a real one does far outside its range."""
+
+    def __init__(self, model):
+        self._model, self.metadata = model, model.metadata
+
+    def predict(self, batch):
+        outputs = self._model.predict(batch).copy()
+        outputs[1:, 0] = float("nan")
+        return outputs
+
+
+def test_no_finite_prediction_is_422_not_nan():
+    settings = load_settings()
+    model, digest = load_model(settings.model_path)
+    client = serve_http.create_app(settings, ModelState(NotFinite(model), digest, "")).test_client()
+    response = post(client, {"instances": [ROW, ROW]})
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "prediction_not_finite"

@@ -1,0 +1,128 @@
+"""The model contract: what the service needs from a model, whatever its framework.
+
+To serve your own model you replace one of two things:
+
+* **the model file** (the usual case): drop an ONNX file in ``model/model.onnx``
+  with its example (``model/example.json``) and, optionally, ``model/metadata.json``;
+  ``onnx_model.py`` reads everything else from the graph (see the README's
+  "Bring your own model").
+* **the adapter** (another runtime): write a class with the three members
+  below in its own module and return it from ``model.load_model``.
+
+A ``Model`` has:
+
+``load(path, threads, declared) -> Model`` (a classmethod)
+    Called once per process before any request: in the gunicorn master when
+    PRELOAD is on (the workers then share its memory), otherwise in each
+    worker.  ``declared`` is what ``metadata.json`` beside the model says
+    (it overrides what the adapter infers) and the task the service was
+    generated for.  Raises ``ModelLoadError`` with a one-line reason that tells the
+    fix (it is logged and shown on ``/readyz``); never anything else.
+``predict(batch) -> np.ndarray``
+    ``batch`` is a float32 array of shape ``(n, n_features)``, already
+    validated (finite, float32 range, the right width).  Returns a 2-D float
+    array with one row per instance, in order:
+
+    * classification: class probabilities, ``(n, len(metadata.labels))``,
+      columns in the order of ``metadata.labels``;
+    * regression: predicted values, ``(n, n_targets)``.
+
+    It may return NaN or infinity for inputs far outside the training data
+    (the API answers 422 for such rows).  It must be safe to call from
+    several threads at once.
+``metadata``
+    A ``ModelMetadata``: name, version, task, feature names, class labels
+    (classification) and the input and output tensors as the KServe V2 /
+    Open Inference Protocol model-metadata endpoint describes them.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal, Protocol
+
+import numpy as np
+
+Task = Literal["classification", "regression"]
+TASKS: tuple[Task, ...] = ("classification", "regression")
+
+
+class ModelLoadError(RuntimeError):
+    """The model cannot be served.
+
+    ``str(error)`` names the file and the reason, for the log; ``reason``
+    alone is what HTTP responses may show (no file paths leave the service).
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One named tensor, as V2's model metadata lists it."""
+
+    name: str
+    datatype: str  # V2 datatype: "FP32", "FP64", "INT64", "BYTES", ...
+    shape: tuple[int, ...]  # -1 for a dimension of any size (the batch)
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    name: str
+    version: str
+    task: Task
+    feature_names: tuple[str, ...]
+    # Classification: one label per probability column.  Regression: empty.
+    labels: tuple[str, ...]
+    # The tensors predict() takes and returns: ("input", FP32, (-1, n_features))
+    # and ("probabilities" | "values", FP32, (-1, width)).
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    platform: str  # what runs it, e.g. "onnxruntime"
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def n_outputs(self) -> int:
+        """Columns of predict()'s result: classes, or regression targets."""
+        return self.outputs[0].shape[1]
+
+
+@dataclass(frozen=True)
+class DeclaredMetadata:
+    """What ``metadata.json`` beside the model declares; None where it is silent.
+
+    ``task`` is always set: the file's, or the task the service was generated for.
+    ``scores`` says whether a classifier's float output holds probabilities
+    or logits (softmax is applied to logits); None lets the adapter decide.
+    """
+
+    task: Task
+    name: str | None = None
+    version: str | None = None
+    feature_names: tuple[str, ...] | None = None
+    labels: tuple[str, ...] | None = None
+    scores: Literal["probabilities", "logits"] | None = None
+
+
+def io_tensors(
+    task: Task, n_features: int, n_outputs: int, output_datatype: str = "FP32"
+) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    """The input and output tensors of the contract's predict() for a model of this size."""
+    output = "probabilities" if task == "classification" else "values"
+    return (TensorSpec("input", "FP32", (-1, n_features)),), (TensorSpec(output, output_datatype, (-1, n_outputs)),)
+
+
+class Model(Protocol):
+    """What serve_http.py and its blueprints rely on (see the module docstring)."""
+
+    metadata: ModelMetadata
+    platform: ClassVar[str]
+
+    @classmethod
+    def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "Model": ...
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...

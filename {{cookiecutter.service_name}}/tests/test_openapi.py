@@ -1,0 +1,76 @@
+"""The OpenAPI document: valid, complete, and true of the responses the service really gives."""
+
+import jsonschema
+import pytest
+from conftest import EXAMPLE, make_client
+from openapi_spec_validator import validate
+
+ROW = EXAMPLE.instances[0]
+
+
+def assert_documented(document: dict, method: str, path: str, response) -> None:
+    """``response`` has a status the document lists for this operation, and a body its schema accepts."""
+    operation = document["paths"][path][method.lower()]
+    documented = operation["responses"].get(str(response.status_code))
+    assert documented is not None, f"{method} {path} answered an undocumented {response.status_code}"
+    media_type = response.mimetype
+    content = documented["content"][media_type]
+    body = response.get_json() if media_type == "application/json" else response.get_data(as_text=True)
+    schema = {**content["schema"], "components": document["components"]}
+    jsonschema.Draft202012Validator(schema).validate(body)
+
+
+def test_document_is_valid_and_covers_every_api_route(client):
+    document = client.get("/openapi.json").get_json()
+    validate(document)
+    rules = client.application.url_map.iter_rules()
+    routes = {rule.rule for rule in rules if not rule.rule.startswith(("/docs", "/static"))}
+    assert set(document["paths"]) == routes
+
+
+def test_examples_come_from_the_example_file(client):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert schemas["PredictRequest"]["examples"][0] == {"instances": EXAMPLE.instances[:2]}
+    assert len(schemas["PredictResponse"]["examples"][0]["predictions"]) == 2
+    for instance in (schemas["PredictRequest"]["properties"]["instance"],):
+        assert instance["minItems"] == instance["maxItems"] == len(ROW)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/predict", EXAMPLE.request()),
+        ("POST", "/predict", {"instance": ROW}),
+        ("POST", "/predict", {"instance": ROW[:-1]}),
+        ("POST", "/predict", {"instances": [ROW], "extra": 1}),
+        ("POST", "/predict", b"{not json"),
+        ("POST", "/predict", {"instances": [ROW] * 300}),
+        ("GET", "/metadata", None),
+        ("GET", "/healthz", None),
+        ("GET", "/readyz", None),
+        ("GET", "/metrics", None),
+        ("GET", "/openapi.json", None),
+        ("DELETE", "/metadata", None),
+    ],
+)
+def test_real_responses_match_the_document(client, method, path, body):
+    document = client.get("/openapi.json").get_json()
+    if isinstance(body, bytes):
+        response = client.open(path, method=method, data=body, content_type="application/json")
+    else:
+        response = client.open(path, method=method, json=body)
+    documented = document["paths"][path].get(method.lower())
+    if documented is None:  # a method the route does not have: documented as 405 on its others
+        assert response.status_code == 405
+        method = next(iter(document["paths"][path])).upper()
+    assert_documented(document, method, path, response)
+
+
+def test_not_ready_and_unauthorized_responses_match_the_document(tmp_path):
+    client = make_client(model_path=tmp_path / "absent.onnx")
+    document = client.get("/openapi.json").get_json()
+    assert_documented(document, "GET", "/readyz", client.get("/readyz"))
+    assert_documented(document, "POST", "/predict", client.post("/predict", json={"instance": ROW}))
+    guarded = make_client(api_key="s3cret")
+    document = guarded.get("/openapi.json", headers={"X-API-Key": "s3cret"}).get_json()
+    assert_documented(document, "POST", "/predict", guarded.post("/predict", json={"instance": ROW}))
