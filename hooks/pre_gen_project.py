@@ -8,6 +8,7 @@ would name neither the question nor the value.
 """
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,7 +21,10 @@ ANSWERS = json.loads({{ cookiecutter | jsonify | jsonify }})
 # `--no-input key=value` never gets this far with a bad choice (cookiecutter
 # itself rejects it), but a replay file (`--replay`, `--replay-file`) is not
 # checked by cookiecutter, and reaches this hook as is.
-QUESTIONS = json.loads((Path(ANSWERS["_repo_dir"]) / "cookiecutter.json").read_text())
+# This hook runs inside the new project's directory: a relative template path
+# (`cookiecutter .`) is relative to where cookiecutter was started, the shell's PWD.
+TEMPLATE_DIR = Path(os.environ.get("PWD", "."), ANSWERS["_repo_dir"])
+QUESTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 
 # Docker image and container names, and a portable directory name: lowercase
 # alphanumerics joined by single separators, at most 63 characters.
