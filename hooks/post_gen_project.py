@@ -6,6 +6,7 @@ by the templates themselves, so nothing in the result refers to a file that
 is not there.
 """
 
+import shutil
 from pathlib import Path
 
 INCLUDE_GPU = {{ cookiecutter.include_gpu | string | jsonify }}.lower() == "true"
@@ -13,12 +14,16 @@ SERVICE_NAME = {{ cookiecutter.service_name | string | jsonify }}
 PORT = {{ cookiecutter.port | string | jsonify }}
 
 GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
+# Cookiecutter renders every directory of the template: these go afterwards.
+GPU_ONLY_DIRECTORIES = ("k8s/overlays/gpu",)
 
 
 def remove_unused_files() -> None:
     if not INCLUDE_GPU:
         for name in GPU_ONLY_FILES:
             Path(name).unlink()
+        for name in GPU_ONLY_DIRECTORIES:
+            shutil.rmtree(name)
 
 
 def print_next_steps() -> None:
