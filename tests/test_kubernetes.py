@@ -130,6 +130,23 @@ def test_strict_validation_catches_a_stray_field(cpu, tmp_path):
     assert result.returncode != 0 and "'replica' was unexpected" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        pytest.param(lambda main, predictor: main.update(bogus=1), "V1Container has no field bogus", id="stray-field"),
+        pytest.param(lambda main, predictor: main.pop("name"), "name", id="required-field"),
+        pytest.param(lambda main, predictor: predictor.update(minReplicas="2"), "expected int", id="wrong-type"),
+    ],
+)
+def test_kserve_check_catches_a_broken_inference_service(project, breakage, message):
+    """The KServe SDK check has teeth: a stray, missing or mistyped field fails it."""
+    (service,) = render(project / "k8s/kserve")
+    predictor = service["spec"]["predictor"]
+    breakage(predictor["containers"][0], predictor)
+    with pytest.raises(kserve_schema.SchemaError, match=message):
+        kserve_schema.check(service)
+
+
 def test_deployment_runs_the_service_as_benchmarked_and_hardened(cpu):
     kinds = by_kind(cpu)
     deployment, pod = kinds["Deployment"], kinds["Deployment"]["spec"]["template"]
