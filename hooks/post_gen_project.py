@@ -16,6 +16,8 @@ PORT = {{ cookiecutter.port | string | jsonify }}
 TASK = {{ cookiecutter.task | string | jsonify }}
 
 GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
+# Cookiecutter renders every directory of the template: these go afterwards.
+GPU_ONLY_DIRECTORIES = ("k8s/overlays/gpu",)
 
 
 def install_example_model() -> None:
@@ -30,6 +32,8 @@ def remove_unused_files() -> None:
     if not INCLUDE_GPU:
         for name in GPU_ONLY_FILES:
             Path(name).unlink()
+        for name in GPU_ONLY_DIRECTORIES:
+            shutil.rmtree(name)
 
 
 def where_generated() -> str:
