@@ -21,11 +21,9 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 from conftest import (
-    KNOWN_FLOWERS,
-    assert_predicts_known_flowers,
+    assert_serves_example,
     bake_ok,
     free_port,
-    http,
     in_ci,
     run,
     tool,
@@ -342,10 +340,7 @@ def test_podman_kube_play_runs_the_manifest(engine, project, default_image, tmp_
     try:
         base = f"http://127.0.0.1:{host_port}"
         wait_ready(base, timeout=60)
-        assert_predicts_known_flowers(base)
-        # The request of the issue: one flower, in the documented shape.
-        status, body = http("POST", f"{base}/predict", {"instances": [KNOWN_FLOWERS["setosa"]]})
-        assert status == 200 and body["predictions"][0]["label"] == "setosa", body
+        assert_serves_example(base)
 
         # The pod ran as the manifest says.
         main = played["name"]
