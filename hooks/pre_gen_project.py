@@ -19,12 +19,14 @@ ANSWERS = {
     "include_gpu": {{ cookiecutter.include_gpu | string | jsonify }},
     "cuda_version": {{ cookiecutter.cuda_version | string | jsonify }},
     "system_packages": {{ cookiecutter.system_packages | string | jsonify }},
+    "ci": {{ cookiecutter.ci | string | jsonify }},
 }
 
 # Allow-lists mirror cookiecutter.json; they are checked again because
 # `--no-input` with extra_context (or a replay file) bypasses the choice prompt.
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 CUDA_VERSIONS = ("13.0.1", "13.0.2")
+CI_SYSTEMS = ("github", "gitlab", "none")
 BOOLEAN_SPELLINGS = {"true": True, "false": False}
 
 # Docker image and container names, and a portable directory name: lowercase
@@ -100,6 +102,7 @@ def validate(answers: dict[str, str]) -> None:
     check_port(answers["port"], gpu)
     check_choice("cuda_version", answers["cuda_version"], CUDA_VERSIONS)
     check_system_packages(answers["system_packages"])
+    check_choice("ci", answers["ci"], CI_SYSTEMS)
 
 
 def main() -> int:

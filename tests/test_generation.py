@@ -7,22 +7,14 @@ targets print the documented commands.
 """
 
 import compileall
-import itertools
 import re
 
 import pytest
 import yaml
-from conftest import CUDA_VERSIONS, PYTHON_VERSIONS, TEMPLATE, UNRENDERED, bake_ok, run, tool
+from conftest import CUDA_VERSIONS, DEFAULTS, PYTHON_VERSIONS, TEMPLATE, UNRENDERED, bake_ok, run, tool
+from matrix import MATRIX
+from pipelines import CI_FILES, validate_ci_file
 
-# Every combination of the choice and boolean answers, with readable ids.
-COMBINATIONS = [
-    pytest.param(
-        {"python_version": python, "include_gpu": gpu, "cuda_version": cuda},
-        id=f"py{python}-{'gpu-cuda' + cuda if gpu == 'yes' else 'cpu'}",
-    )
-    for python, gpu, cuda in itertools.product(PYTHON_VERSIONS, ("yes", "no"), CUDA_VERSIONS)
-    if gpu == "yes" or cuda == CUDA_VERSIONS[0]  # without GPU the CUDA answer is unused
-]
 # Free-text answers that stress rendering: quotes, backslashes, non-ASCII,
 # a long description, extra system packages, the highest ports.
 TEXT_ANSWERS = [
@@ -68,7 +60,10 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-up": ["docker compose up -d --build"],
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
-    "smoke": ["curl", "/readyz", "-X POST", "/predict"],
+    "smoke": ["curl", "http://localhost:{port}/readyz", "-X POST", "http://localhost:{port}/predict"],
+    "push": ["docker push {image}:latest"],
+    "pre-commit": ["pre-commit run --all-files"],
+    "template-check": ["cruft check"],
     "dev": ["gunicorn --config gunicorn.conf.py --reload serve_http:app"],
     "test": ["pytest"],
     "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
@@ -115,6 +110,22 @@ def check_project(project, answers: dict) -> None:
     for dockerfile in ["Dockerfile.cpu"] + (["Dockerfile.gpu"] if gpu else []):
         check_dockerfile(project / dockerfile, answers)
     check_makefile(project, service, port, gpu)
+    check_ci(project, answers.get("ci", DEFAULTS["ci"][0]))
+
+
+def check_ci(project, ci: str) -> None:
+    """The chosen CI system's file, valid by its published schema, and no other's."""
+    for system, name in CI_FILES.items():
+        assert (project / name).is_file() == (system == ci), name
+    assert (project / ".github").exists() == (ci == "github"), "an empty .github/ left behind"
+    if ci in CI_FILES:
+        result = validate_ci_file(project / CI_FILES[ci], ci)
+        assert result.returncode == 0, result.stdout + result.stderr
+    # GitHub expressions reach the workflow as written, not rendered (or eaten) by Jinja.
+    if ci == "github":
+        workflow = (project / CI_FILES[ci]).read_text()
+        assert "${{ github.workflow }}-${{ github.ref }}" in workflow
+        assert "${{ vars.REGISTRY_IMAGE }}" in workflow
 
 
 def check_compose(compose: dict, service: str, port: int, gpu: bool) -> None:
@@ -198,7 +209,7 @@ def check_makefile(project, service: str, port: int, gpu: bool) -> None:
         assert re.search(rf"^\s*(\x1b\[\d+m)?{re.escape(target)}\b.*\S", help_text, re.M), f"make help lacks {target}"
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS + TEXT_ANSWERS)
+@pytest.mark.parametrize("answers", MATRIX + TEXT_ANSWERS)
 def test_bake_is_clean(cookies, answers):
     project = bake_ok(cookies, **answers)
     check_project(project, answers)
@@ -221,6 +232,8 @@ def test_default_bake_layout(cookies):
         "Makefile",
         "README.md",
         "tests/test_predict.py",
+        ".pre-commit-config.yaml",
+        ".github/workflows/ci.yml",
     ):
         assert (project / name).is_file(), name
     # The model artifact is copied byte for byte, not rendered.

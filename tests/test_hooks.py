@@ -33,6 +33,7 @@ BAD_ANSWERS = [
     ({"python_version": "3.15"}, "python_version"),
     ({"cuda_version": "11.8.0"}, "cuda_version"),
     ({"include_gpu": "maybe"}, "include_gpu"),
+    ({"ci": "jenkins"}, "jenkins provided for choice variable ci"),
     (
         {"system_packages": "ffmpeg; rm -rf /"},
         "system_packages='ffmpeg; rm -rf /' is invalid: 'ffmpeg;' is not a Debian package name",
