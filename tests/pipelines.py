@@ -132,12 +132,14 @@ class StepResult:
         return f"[{self.step.job}] {self.step.name}: exit {self.returncode}\n{self.output[-4000:]}"
 
 
-def run_steps(steps: list[Step], project: Path, env: dict[str, str], overrides: dict[str, str]) -> list[StepResult]:
+def run_steps(
+    steps: list[Step], project: Path, env: dict[str, str], overrides: dict[str, dict[str, str]]
+) -> list[StepResult]:
     """Run the steps as the runner would: each job's steps in order with
     `bash -eo pipefail`, later steps of a failed job skipped unless they run
     on failure or always; every job runs, as on the runner.  `overrides`
-    replace the pipeline's own variables where this machine differs from a
-    hosted runner (the caller says which and why)."""
+    (job -> variables) replace the pipeline's own variables in that job where
+    this machine differs from a hosted runner (the caller says which and why)."""
     results: list[StepResult] = []
     failed_jobs: set[str] = set()
     for step in steps:
@@ -148,7 +150,7 @@ def run_steps(steps: list[Step], project: Path, env: dict[str, str], overrides: 
             done = subprocess.run(
                 ["bash", "-eo", "pipefail", "-c", step.script],
                 cwd=project,
-                env={**env, **step.env, **overrides},
+                env={**env, **step.env, **overrides.get(step.job, {})},
                 capture_output=True,
                 text=True,
                 timeout=step.timeout_seconds,
