@@ -12,33 +12,18 @@ combination's image; it is deselected by default.)
 import os
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from conftest import bake_ok, free_port, run
+from gitrepo import commit_all, git
 from pipelines import CI_FILES, pipeline_steps, run_steps, validate_ci_file
 
 SUFFIX = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}
 # The bakes whose pipelines run here.
 PIPELINE_BAKES = {
     "github": {"ci": "github"},
     "gitlab": {"ci": "gitlab", "python_version": "3.11", "include_gpu": "no"},
 }
-
-
-def commit_all(project: Path, message: str) -> None:
-    """The project as a git checkout: pre-commit and the runners work on one."""
-    env = {**os.environ, **GIT_IDENTITY}
-    if not (project / ".git").exists():
-        run(["git", "init", "-q", "-b", "main"], cwd=project, env=env)
-    run(["git", "add", "-A"], cwd=project, env=env)
-    run(["git", "commit", "-q", "-m", message], cwd=project, env=env)
 
 
 @pytest.mark.parametrize("ci", list(CI_FILES))
@@ -76,7 +61,7 @@ def test_pre_commit_runs_clean_in_a_fresh_bake(cookies, tmp_path):
     # ...and it catches what it is there for.
     (project / "bad.yaml").write_text("key: [unclosed\n")
     (project / "bad.py").write_text("import os\nx=1\n")
-    run(["git", "add", "bad.yaml", "bad.py"], cwd=project)  # staged, as in a commit: a reformat shows in git
+    git(project, "add", "bad.yaml", "bad.py")  # staged, as in a commit: a reformat shows in git
     bad = run([pre_commit, "run", "--files", "bad.yaml", "bad.py"], cwd=project, env=env, check=False)
     assert bad.returncode != 0
     for hook in ("ruff check", "ruff format", "check YAML syntax"):

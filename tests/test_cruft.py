@@ -9,22 +9,15 @@ cruft reports (and the service's README explains) when they touch the same.
 
 import hashlib
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, run, tool
+from gitrepo import GIT_ENV, commit_all, git
 
 SERVICE_DIR = "{{cookiecutter.service_name}}"
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}
 # What a checkout of the template has: no local environments or caches.
 NOT_IN_THE_TEMPLATE = shutil.ignore_patterns(
     ".git", ".venv", ".demo", ".bench", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info"
@@ -40,16 +33,6 @@ NEW_ROUTE = """    @app.get("/owner")
 SETTING_BEFORE = "threads: int = Field(2,"
 SETTING_AFTER = "threads: int = Field(3,"
 ROUTE_ANCHOR = '    @app.get("/healthz")\n'
-
-
-def git(repo: Path, *args: str) -> str:
-    return run(["git", *args], cwd=repo, env=GIT_ENV).stdout.strip()
-
-
-def commit_all(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 def cruft(project: Path, *args: str, check: bool = True):
@@ -76,7 +59,6 @@ def template_repo(tmp_path) -> tuple[Path, str]:
     """The template committed in a fresh git repository: (its path, commit A)."""
     repo = tmp_path / "template"
     shutil.copytree(TEMPLATE, repo, ignore=NOT_IN_THE_TEMPLATE)
-    git(repo, "init", "-q", "-b", "main")
     return repo, commit_all(repo, "A")
 
 
@@ -90,7 +72,6 @@ def service(template_repo, tmp_path) -> Path:
     state = json.loads((project / ".cruft.json").read_text())
     assert state["template"] == str(repo)
     assert state["commit"] == commit_a
-    git(project, "init", "-q", "-b", "main")
     commit_all(project, "Created from the template")
     return project
 
