@@ -3,7 +3,9 @@
 Files that exist only for an option are deleted here; lines inside shared
 files (Makefile targets, the compose GPU service, README rows) are left out
 by the templates themselves, so nothing in the result refers to a file that
-is not there.
+is not there.  Nothing else happens here (no `git init`, no installs):
+`cruft update` re-runs this hook on clean copies of the template and diffs
+them, so it must only ever produce files.
 """
 
 import os
@@ -14,10 +16,13 @@ from pathlib import Path
 INCLUDE_GPU = {{ cookiecutter.include_gpu | string | jsonify }}.lower() == "true"
 PORT = {{ cookiecutter.port | string | jsonify }}
 TASK = {{ cookiecutter.task | string | jsonify }}
+CI = {{ cookiecutter.ci | string | jsonify }}
 
 GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
 # Cookiecutter renders every directory of the template: these go afterwards.
 GPU_ONLY_DIRECTORIES = ("k8s/overlays/gpu",)
+# Where each CI system's pipeline lives; all but the chosen one are removed.
+CI_PATHS = {"github": ".github", "gitlab": ".gitlab-ci.yml"}
 
 
 def install_example_model() -> None:
@@ -51,6 +56,13 @@ def where_generated() -> str:
         return str(project)
 
 
+def remove_unchosen_ci() -> None:
+    for system, name in CI_PATHS.items():
+        if system != CI:
+            path = Path(name)
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def print_next_steps() -> None:
     path = where_generated()
     print(
@@ -69,4 +81,5 @@ Generated {path}/. Next steps:
 if __name__ == "__main__":
     install_example_model()
     remove_unused_files()
+    remove_unchosen_ci()
     print_next_steps()

@@ -7,24 +7,16 @@ targets print the documented commands.
 """
 
 import compileall
-import itertools
 import os
 import re
 import shlex
 
 import pytest
 import yaml
-from conftest import CUDA_VERSIONS, PYTHON_VERSIONS, TASKS, TEMPLATE, UNRENDERED, bake_ok, run, tool
+from conftest import CUDA_VERSIONS, DEFAULTS, PYTHON_VERSIONS, TEMPLATE, UNRENDERED, bake_ok, run, tool
+from matrix import MATRIX
+from pipelines import CI_FILES, validate_ci_file
 
-# Every combination of the choice and boolean answers, with readable ids.
-COMBINATIONS = [
-    pytest.param(
-        {"task": task, "python_version": python, "include_gpu": gpu, "cuda_version": cuda},
-        id=f"{task}-py{python}-{'gpu-cuda' + cuda if gpu == 'yes' else 'cpu'}",
-    )
-    for task, python, gpu, cuda in itertools.product(TASKS, PYTHON_VERSIONS, ("yes", "no"), CUDA_VERSIONS)
-    if gpu == "yes" or cuda == CUDA_VERSIONS[0]  # without GPU the CUDA answer is unused
-]
 # What only the iris example may mention: none of it in a regression bake.
 IRIS = re.compile(r"iris|setosa|versicolor|virginica|sepal|petal|flower", re.IGNORECASE)
 # Free-text answers that stress rendering: quotes, backslashes, non-ASCII,
@@ -73,6 +65,9 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
     "smoke": ["curl", "/readyz", "example.py model/model.onnx", "--fail-with-body", "-X POST", "/predict"],
+    "push": ["docker push {image}:latest"],
+    "pre-commit": ["pre-commit run --all-files"],
+    "template-check": ["cruft check"],
     "dev": ["HOST=127.0.0.1", "python start.py --reload"],
     "test": ["pytest"],
     "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
@@ -130,6 +125,22 @@ def check_project(project, answers: dict) -> None:
     for dockerfile in ["Dockerfile.cpu"] + (["Dockerfile.gpu"] if gpu else []):
         check_dockerfile(project / dockerfile, answers)
     check_makefile(project, service, port, gpu)
+    check_ci(project, answers.get("ci", DEFAULTS["ci"][0]))
+
+
+def check_ci(project, ci: str) -> None:
+    """The chosen CI system's file, valid by its published schema, and no other's."""
+    for system, name in CI_FILES.items():
+        assert (project / name).is_file() == (system == ci), name
+    assert (project / ".github").exists() == (ci == "github"), "an empty .github/ left behind"
+    if ci in CI_FILES:
+        result = validate_ci_file(project / CI_FILES[ci], ci)
+        assert result.returncode == 0, result.stdout + result.stderr
+    # GitHub expressions reach the workflow as written, not rendered (or eaten) by Jinja.
+    if ci == "github":
+        workflow = (project / CI_FILES[ci]).read_text()
+        assert "${{ github.workflow }}-${{ github.ref }}" in workflow
+        assert "${{ vars.REGISTRY }}" in workflow
 
 
 def check_compose(compose: dict, service: str, port: int, gpu: bool) -> None:
@@ -217,7 +228,7 @@ def check_makefile(project, service: str, port: int, gpu: bool) -> None:
         assert re.search(rf"^\s*(\x1b\[\d+m)?{re.escape(target)}\b.*\S", help_text, re.M), f"make help lacks {target}"
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS + TEXT_ANSWERS)
+@pytest.mark.parametrize("answers", MATRIX + TEXT_ANSWERS)
 def test_bake_is_clean(cookies, answers):
     project = bake_ok(cookies, **answers)
     check_project(project, answers)
@@ -240,6 +251,8 @@ def test_default_bake_layout(cookies):
         "Makefile",
         "README.md",
         "tests/test_predict.py",
+        ".pre-commit-config.yaml",
+        ".github/workflows/ci.yml",
     ):
         assert (project / name).is_file(), name
     # The task's example model and its files, copied byte for byte, not rendered; nothing else.

@@ -39,6 +39,7 @@ BAD_ANSWERS = [
     ({"python_version": "3.15"}, "3.15 provided for choice variable python_version"),
     ({"cuda_version": "11.8.0"}, "11.8.0 provided for choice variable cuda_version, but the choices are ['13.0.1'"),
     ({"include_gpu": "maybe"}, "maybe provided for variable include_gpu could not be converted to a boolean"),
+    ({"ci": "jenkins"}, "jenkins provided for choice variable ci"),
     (
         {"system_packages": "ffmpeg; rm -rf /"},
         "system_packages='ffmpeg; rm -rf /' is invalid: 'ffmpeg;' is not a Debian package name",

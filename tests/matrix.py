@@ -1,0 +1,44 @@
+"""The option matrix: every question that changes which files a bake has or
+what they say, and every supported combination of their answers.
+
+One table for every test that goes through the combinations
+(test_generation.py bakes and checks each; test_matrix_images.py builds each
+one's CPU image).  Adding a question is one line in MATRIX_ANSWERS, plus a
+rule in `supported` if some of its combinations make no sense.
+"""
+
+import itertools
+
+import pytest
+from conftest import DEFAULTS
+
+# Question -> the answers the matrix goes through (choice lists come from cookiecutter.json).
+MATRIX_ANSWERS: dict[str, tuple[str, ...]] = {
+    "task": tuple(DEFAULTS["task"]),
+    "python_version": tuple(DEFAULTS["python_version"]),
+    "include_gpu": ("yes", "no"),
+    "cuda_version": tuple(DEFAULTS["cuda_version"]),
+    "ci": tuple(DEFAULTS["ci"]),
+}
+
+
+def supported(answers: dict[str, str]) -> bool:
+    # Without GPU the CUDA answer is unused: one row, not one per CUDA version.
+    return answers["include_gpu"] == "yes" or answers["cuda_version"] == MATRIX_ANSWERS["cuda_version"][0]
+
+
+def matrix_id(answers: dict[str, str]) -> str:
+    """E.g. classification-py3.13-gpu-cuda13.0.1-ci-github; a new question adds -question-answer."""
+    gpu = f"gpu-cuda{answers['cuda_version']}" if answers["include_gpu"] == "yes" else "cpu"
+    named = ("task", "python_version", "include_gpu", "cuda_version")
+    others = [f"{question}-{value}" for question, value in answers.items() if question not in named]
+    return "-".join([answers["task"], f"py{answers['python_version']}", gpu, *others])
+
+
+def _rows() -> list[dict[str, str]]:
+    questions = list(MATRIX_ANSWERS)
+    every = (dict(zip(questions, values, strict=True)) for values in itertools.product(*MATRIX_ANSWERS.values()))
+    return [answers for answers in every if supported(answers)]
+
+
+MATRIX = [pytest.param(answers, id=matrix_id(answers)) for answers in _rows()]
