@@ -15,16 +15,6 @@ from pathlib import Path
 
 # Every answer, as cookiecutter rendered this script with them.
 ANSWERS = json.loads({{ cookiecutter | jsonify | jsonify }})
-# The questions as the template asks them: a list is a choice question (its
-# allowed answers), a boolean a yes/no one.  Read from the template's own
-# cookiecutter.json, so a question added there is checked with no edit here.
-# `--no-input key=value` never gets this far with a bad choice (cookiecutter
-# itself rejects it), but a replay file (`--replay`, `--replay-file`) is not
-# checked by cookiecutter, and reaches this hook as is.
-# This hook runs inside the new project's directory: a relative template path
-# (`cookiecutter .`) is relative to where cookiecutter was started, the shell's PWD.
-TEMPLATE_DIR = Path(os.environ.get("PWD", "."), ANSWERS["_repo_dir"])
-QUESTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 
 # Docker image and container names, and a portable directory name: lowercase
 # alphanumerics joined by single separators, at most 63 characters.
@@ -102,6 +92,26 @@ def check_system_packages(value: str) -> None:
             )
 
 
+def template_questions() -> dict:
+    """The questions as the template asks them: a list is a choice question (its
+    allowed answers), a boolean a yes/no one.
+
+    Read from the template's own cookiecutter.json, so a question added there is
+    checked with no edit here.  `--no-input key=value` never gets this far with
+    a bad choice (cookiecutter itself rejects it), but a replay file
+    (`--replay`, `--replay-file`) is not checked by cookiecutter, and reaches
+    this hook as is.  Cookiecutter names the template in `_repo_dir`; a relative
+    path (`cookiecutter .`) is relative to where it was started, the shell's
+    PWD, as this hook runs inside the new project's directory.  cruft renders
+    without `_repo_dir`, and has no replay: like cookiecutter's prompts, it
+    only ever accepts a listed choice, so there is nothing left to check.
+    """
+    repo_dir = ANSWERS.get("_repo_dir")
+    if repo_dir is None:
+        return {}
+    return json.loads((Path(os.environ.get("PWD", "."), repo_dir) / "cookiecutter.json").read_text())
+
+
 def validate(answers: dict, questions: dict) -> None:
     check_single_line("project_name", str(answers["project_name"]), 100)
     check_service_name(str(answers["service_name"]))
@@ -113,7 +123,7 @@ def validate(answers: dict, questions: dict) -> None:
 
 def main() -> int:
     try:
-        validate(ANSWERS, QUESTIONS)
+        validate(ANSWERS, template_questions())
     except InvalidAnswer as error:
         print(f"ERROR: {error}. Nothing was generated.", file=sys.stderr)
         return 1

@@ -24,15 +24,17 @@ NOT_IN_THE_TEMPLATE = shutil.ignore_patterns(
 )
 
 HEALTHCHECK_LINE = "HEALTHCHECK --interval=15s"
-# The team's edits: a new route, a changed setting, their own model.
-NEW_ROUTE = """    @app.get("/owner")
-    def owner():
-        return {"team": "fraud"}
+# The team's edits: a new route (documented, as the service's own tests require), a changed setting, their own model.
+NEW_ROUTE = """@blueprint.get("/owner")
+@operation("Owner: the team that runs this service", {200: ("The team.", schemas.StatusResponse)})
+def owner():
+    return jsonify(status="run by the fraud team")
+
 
 """
 SETTING_BEFORE = "threads: int = Field(2,"
 SETTING_AFTER = "threads: int = Field(3,"
-ROUTE_ANCHOR = '    @app.get("/healthz")\n'
+ROUTE_ANCHOR = '@blueprint.get("/healthz")\n'
 
 
 def cruft(project: Path, *args: str, check: bool = True):
@@ -88,17 +90,17 @@ def change_template(repo: Path, healthcheck_interval: str) -> str:
     (service / "CONTRIBUTING.md").write_text(
         "# Contributing to {{ cookiecutter.project_name }}\n\nRun `make lint test`.\n"
     )
-    other_model(service / "model" / "iris.onnx", b"the template's newer example")
+    other_model(service / ".models" / "classification" / "model.onnx", b"the template's newer example")
     return commit_all(repo, "B")
 
 
 def test_update_keeps_the_teams_edits(template_repo, service):
     repo, _ = template_repo
     project = service
-    replace_once(project / "serve_http.py", ROUTE_ANCHOR, NEW_ROUTE + ROUTE_ANCHOR)
+    replace_once(project / "api_ops.py", ROUTE_ANCHOR, NEW_ROUTE + ROUTE_ANCHOR)
     replace_once(project / "settings.py", SETTING_BEFORE, SETTING_AFTER)
-    other_model(project / "model" / "iris.onnx", b"the team's own model")
-    team_model = (project / "model" / "iris.onnx").read_bytes()
+    other_model(project / "model" / "model.onnx", b"the team's own model")
+    team_model = (project / "model" / "model.onnx").read_bytes()
     commit_all(project, "Our route, setting and model")
     assert cruft(project, "check").returncode == 0
 
@@ -112,9 +114,9 @@ def test_update_keeps_the_teams_edits(template_repo, service):
     assert not list(project.rglob("*.rej")), "cruft left rejected hunks"
     assert git(project, "diff", "--name-only", "--diff-filter=U") == "", "unresolved conflicts"
     # The team's edits are all there...
-    assert '@app.get("/owner")' in (project / "serve_http.py").read_text()
+    assert '@blueprint.get("/owner")' in (project / "api_ops.py").read_text()
     assert SETTING_AFTER in (project / "settings.py").read_text()
-    assert (project / "model" / "iris.onnx").read_bytes() == team_model, "cruft touched a skipped model file"
+    assert (project / "model" / "model.onnx").read_bytes() == team_model, "cruft touched a skipped model file"
     # ...and so is B.
     assert "version: ## Print the service's name" in (project / "Makefile").read_text()
     assert "HEALTHCHECK --interval=10s" in (project / "Dockerfile.cpu").read_text()
