@@ -8,6 +8,7 @@ served model adds what only it knows: the width of an instance, and the
 examples from ``model/example.json``.
 """
 
+import re
 from collections.abc import Callable
 
 from flask import Flask
@@ -17,10 +18,13 @@ from pydantic.json_schema import models_json_schema
 import schemas
 
 JSON = "application/json"
+# A Flask path variable, <name> or <converter:name>: OpenAPI writes it {name}.
+PATH_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # What each error status means here; a view lists the ones it can answer.
 ERRORS = {
     400: "Malformed JSON or an invalid request; the message names the position.",
     401: "Missing or wrong API key (only when API_KEY is set).",
+    404: "No such model or version.",
     405: "Method not allowed on this route.",
     413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH_SIZE.",
     415: "Content-Type is not application/json (UTF-8).",
@@ -36,14 +40,22 @@ def operation(
     errors: tuple[int, ...] = (),
     request: type[BaseModel] | None = None,
     public: bool = False,
+    error_model: type[BaseModel] = schemas.ErrorResponse,
 ) -> Callable:
     """Document a view: ``responses`` maps a status to (description, pydantic model or raw content).
 
     ``public`` views answer without the API key.  Every view can answer 405.
+    ``error_model`` is the shape of its ``errors`` (the V2 routes have their own).
     """
 
     def document(view: Callable) -> Callable:
-        view.openapi = {"summary": summary, "responses": responses, "errors": errors, "request": request}
+        view.openapi = {
+            "summary": summary,
+            "responses": responses,
+            "errors": errors,
+            "request": request,
+            "error_model": error_model,
+        }
         view.public = public
         return view
 
@@ -56,15 +68,20 @@ def _content(body: type[BaseModel] | dict) -> dict:
     return {JSON: {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}
 
 
-def _operation(endpoint: str, spec: dict, api_key: bool, public: bool) -> dict:
+def _operation(endpoint: str, spec: dict, api_key: bool, public: bool, path_values: dict) -> dict:
     responses = {
         str(status): {"description": text, "content": _content(body)}
         for status, (text, body) in spec["responses"].items()
     }
     guarded = api_key and not public
     for status in (*spec["errors"], 405, *((401,) if guarded else ())):
-        responses.setdefault(str(status), {"description": ERRORS[status], "content": _content(schemas.ErrorResponse)})
+        responses.setdefault(str(status), {"description": ERRORS[status], "content": _content(spec["error_model"])})
     document = {"operationId": endpoint.rsplit(".", 1)[-1], "summary": spec["summary"], "responses": responses}
+    if path_values:
+        document["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(values)}
+            for name, values in path_values.items()
+        ]
     document["security"] = [{"ApiKey": []}, {"Bearer": []}] if guarded else []
     if spec["request"] is not None:
         document["requestBody"] = {"required": True, "content": _content(spec["request"])}
@@ -78,6 +95,7 @@ def _models(app: Flask) -> list[tuple[type[BaseModel], str]]:
         spec = getattr(view, "openapi", None)
         if spec is None:
             continue
+        found[spec["error_model"]] = "serialization"
         if spec["request"] is not None:
             found[spec["request"]] = "validation"
         for _, body in spec["responses"].values():
@@ -86,11 +104,15 @@ def _models(app: Flask) -> list[tuple[type[BaseModel], str]]:
     return list(found.items())
 
 
-def build_openapi(app: Flask, info: dict, api_key: bool, limits: dict, examples: dict) -> dict:
+def build_openapi(
+    app: Flask, info: dict, api_key: bool, limits: dict, examples: dict, path_values: dict[str, list[str]]
+) -> dict:
     """The document for ``app``'s routes.
 
     ``limits``: ``n_features`` (None without a model) and ``max_batch_size``.
     ``examples``: the request bodies and responses to show, by model name.
+    ``path_values``: the only values a path variable can take (the served
+    model's name and version), by variable name; any string where absent.
     """
     _, defs = models_json_schema(_models(app), ref_template="#/components/schemas/{model}")
     components = defs["$defs"]
@@ -103,8 +125,11 @@ def build_openapi(app: Flask, info: dict, api_key: bool, limits: dict, examples:
         spec = getattr(view, "openapi", None)
         if spec is None:
             continue
+        variables = {name: path_values.get(name) for name in sorted(rule.arguments)}
+        path = PATH_VARIABLE.sub(r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(rule.rule, {})[method.lower()] = _operation(rule.endpoint, spec, api_key, view.public)
+            operation = _operation(rule.endpoint, spec, api_key, view.public, variables)
+            paths.setdefault(path, {})[method.lower()] = operation
     document = {"openapi": "3.1.0", "info": info, "paths": paths, "components": {"schemas": components}}
     if api_key:
         document["components"]["securitySchemes"] = {
@@ -112,6 +137,10 @@ def build_openapi(app: Flask, info: dict, api_key: bool, limits: dict, examples:
             "Bearer": {"type": "http", "scheme": "bearer"},
         }
     return document
+
+
+def _path_schema(values: list[str] | None) -> dict:
+    return {"type": "string", "enum": values} if values else {"type": "string", "minLength": 1}
 
 
 def _limit_request(request: dict, n_features: int | None, max_batch_size: int) -> None:
