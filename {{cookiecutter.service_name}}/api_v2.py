@@ -32,6 +32,8 @@ PLATFORMS = {"onnxruntime": "onnx_onnxv1"}
 # Bodies a V2 client sends: JSON, or JSON and binary tensors (tritonclient sends no Content-Type).
 BODY_TYPES = (None, "application/json", "application/octet-stream")
 ERRORS = (400, 404, 413, 415, 422, 500, 503)
+# The binary extension's bodies: the JSON (its length in HEADER_LENGTH), then the tensors' bytes.
+BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 # Every V2 route documents its errors in the protocol's shape.
 v2_operation = functools.partial(operation, error_model=v2_schemas.V2ErrorResponse)
 
@@ -105,9 +107,17 @@ def model_ready(name: str, version: str | None = None):
 @blueprint.post("/models/<name>/versions/<version>/infer", endpoint="model_version_infer")
 @v2_operation(
     "V2 inference; binary tensor data (Inference-Header-Content-Length) too",
-    {200: ("The outputs; with binary outputs, the JSON is followed by their bytes.", v2_schemas.V2InferResponse)},
+    {
+        200: (
+            "The outputs; with binary outputs, the JSON is followed by their bytes.",
+            [v2_schemas.V2InferResponse, BINARY],
+        )
+    },
     errors=ERRORS,
-    request=v2_schemas.V2InferRequest,
+    request=[v2_schemas.V2InferRequest, BINARY],
+    headers={
+        HEADER_LENGTH: ("Binary extension: bytes of JSON before the binary tensors.", {"type": "integer", "minimum": 0})
+    },
 )
 def infer(name: str, version: str | None = None):
     model = served_model(name, version)

@@ -34,18 +34,24 @@ ERRORS = {
 }
 
 
+# A body: a pydantic model (JSON), raw OpenAPI content, or a list of those for several media types.
+Body = type[BaseModel] | dict | list
+
+
 def operation(
     summary: str,
-    responses: dict[int, tuple[str, type[BaseModel] | dict]],
+    responses: dict[int, tuple[str, Body]],
     errors: tuple[int, ...] = (),
-    request: type[BaseModel] | None = None,
+    request: Body | None = None,
     public: bool = False,
     error_model: type[BaseModel] = schemas.ErrorResponse,
+    headers: dict[str, tuple[str, dict]] | None = None,
 ) -> Callable:
-    """Document a view: ``responses`` maps a status to (description, pydantic model or raw content).
+    """Document a view: ``responses`` maps a status to (description, body).
 
     ``public`` views answer without the API key.  Every view can answer 405.
     ``error_model`` is the shape of its ``errors`` (the V2 routes have their own).
+    ``headers``: optional request headers it reads, name -> (description, JSON schema).
     """
 
     def document(view: Callable) -> Callable:
@@ -55,6 +61,7 @@ def operation(
             "errors": errors,
             "request": request,
             "error_model": error_model,
+            "headers": headers or {},
         }
         view.public = public
         return view
@@ -62,7 +69,9 @@ def operation(
     return document
 
 
-def _content(body: type[BaseModel] | dict) -> dict:
+def _content(body: Body) -> dict:
+    if isinstance(body, list):
+        return {media_type: value for part in body for media_type, value in _content(part).items()}
     if isinstance(body, dict):
         return body
     return {JSON: {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}
@@ -77,11 +86,16 @@ def _operation(endpoint: str, spec: dict, api_key: bool, public: bool, path_valu
     for status in (*spec["errors"], 405, *((401,) if guarded else ())):
         responses.setdefault(str(status), {"description": ERRORS[status], "content": _content(spec["error_model"])})
     document = {"operationId": endpoint.rsplit(".", 1)[-1], "summary": spec["summary"], "responses": responses}
-    if path_values:
-        document["parameters"] = [
-            {"name": name, "in": "path", "required": True, "schema": _path_schema(values)}
-            for name, values in path_values.items()
-        ]
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(values)}
+        for name, values in path_values.items()
+    ]
+    parameters += [
+        {"name": name, "in": "header", "required": False, "description": text, "schema": schema}
+        for name, (text, schema) in spec["headers"].items()
+    ]
+    if parameters:
+        document["parameters"] = parameters
     document["security"] = [{"ApiKey": []}, {"Bearer": []}] if guarded else []
     if spec["request"] is not None:
         document["requestBody"] = {"required": True, "content": _content(spec["request"])}
@@ -96,12 +110,17 @@ def _models(app: Flask) -> list[tuple[type[BaseModel], str]]:
         if spec is None:
             continue
         found[spec["error_model"]] = "serialization"
-        if spec["request"] is not None:
-            found[spec["request"]] = "validation"
+        for model in _body_models(spec["request"]):
+            found[model] = "validation"
         for _, body in spec["responses"].values():
-            if not isinstance(body, dict):
-                found[body] = "serialization"
+            for model in _body_models(body):
+                found[model] = "serialization"
     return list(found.items())
+
+
+def _body_models(body: Body | None) -> list[type[BaseModel]]:
+    parts = body if isinstance(body, list) else [body]
+    return [part for part in parts if part is not None and not isinstance(part, dict)]
 
 
 def build_openapi(

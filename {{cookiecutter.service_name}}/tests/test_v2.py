@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 from conftest import EXAMPLE, make_client
+from test_openapi import assert_documented
 from test_predict import NotFinite
 
 import serve_http
@@ -322,3 +323,28 @@ def test_api_key_guards_inference_not_health(v2_model):
     assert "API key" in v2_error(client.post(path, json={"inputs": [input_tensor()]}), 401)
     response = client.post(path, json={"inputs": [input_tensor()]}, headers={"Authorization": "Bearer s3cret"})
     assert response.status_code == 200
+
+
+def test_real_v2_responses_match_the_document(client, v2_model, infer_path):
+    document = client.get("/openapi.json").get_json()
+    templated = "/v2/models/{name}/infer"
+    rows = np.array(ROWS, dtype=np.float32)
+    tensor = {
+        "name": "input",
+        "shape": list(rows.shape),
+        "datatype": "FP32",
+        "parameters": {"binary_data_size": rows.nbytes},
+    }
+    data, headers = binary_body({"inputs": [tensor], "parameters": {"binary_data_output": True}}, rows)
+    for response in (
+        client.post(infer_path, json={"inputs": [input_tensor()]}),
+        client.post(infer_path, data=data, headers=headers),
+        client.post(infer_path, json={"inputs": [input_tensor(name="x")]}),
+        client.post("/v2/models/nope/infer", json={}),
+    ):
+        assert_documented(document, "POST", templated, response)
+    assert_documented(document, "GET", "/v2/models/{name}", client.get(f"/v2/models/{v2_model['name']}"))
+    for path in ("/v2", "/v2/health/live", "/v2/health/ready"):
+        assert_documented(document, "GET", path, client.get(path))
+    # A 405 is documented on the route's other methods.
+    assert_documented(document, "GET", "/v2/health/live", client.post("/v2/health/live"))
