@@ -8,15 +8,14 @@ catalogue (bad_v2_requests.py) gets its 4xx without reaching the model.
 """
 
 import json
-from collections import Counter
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 import tritonclient.http as triton
 from bad_v2_requests import CATALOGUE, MODEL
-from conftest import bake_ok, run, tool
-from service import Gunicorn, assert_no_leak, leak_patterns, predictions_total, request_bytes, send_raw
+from conftest import bake_ok
+from fuzzing import schemathesis
+from service import Gunicorn, assert_no_leak, leak_patterns, predictions_total, send_raw
 from tritonclient.utils import InferenceServerException
 
 V2_ROUTES = {"/v2", "/v2/health/live", "/v2/health/ready"}
@@ -128,23 +127,19 @@ expected-statuses = ["400", "401", "404", "405", "413", "415", "422"]
 
 
 def test_schemathesis_over_the_v2_routes_finds_no_server_error(v2_server, tmp_path):
-    spec = tmp_path / "openapi.json"
-    spec.write_bytes(send_raw(v2_server.port, request_bytes("GET", "/openapi.json", content_type=None)).body)
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(SCHEMATHESIS_CONFIG)
-    har = tmp_path / "requests.har"
-    result = run(
-        [tool("st"), "--no-color", "--config-file", config, "run", spec, "--url", v2_server.base,
-         "--include-path-regex", "^/v2", "--checks", "all", "--max-examples", "150", "--seed", "20261129",
-         "--workers", "2", "--request-timeout", "10", "--report", "har", "--report-har-path", har],
-        cwd=tmp_path, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
-    entries = json.loads(har.read_text())["log"]["entries"]
-    statuses = Counter(entry["response"]["status"] for entry in entries)
-    routes = Counter(urlsplit(entry["request"]["url"]).path for entry in entries)
-    print(f"\nschemathesis V2: {len(entries)} requests, statuses {dict(statuses)}, routes {len(routes)}")
-    assert len(entries) >= 500
+    statuses, routes = schemathesis(
+        v2_server,
+        tmp_path,
+        SCHEMATHESIS_CONFIG,
+        "--include-path-regex",
+        "^/v2",
+        "--max-examples",
+        "150",
+        "--seed",
+        "20261129",
+    )
+    print(f"\nschemathesis V2: {statuses.total()} requests, statuses {dict(statuses)}, routes {len(routes)}")
+    assert statuses.total() >= 500
     assert set(routes) >= V2_ROUTES and any(route.endswith("/infer") for route in routes), routes
     assert statuses[200] > 0
     assert not [status for status in statuses if status >= 500], statuses

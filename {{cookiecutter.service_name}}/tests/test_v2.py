@@ -46,6 +46,13 @@ def binary_body(request: dict, *arrays: np.ndarray) -> tuple[bytes, dict]:
     return head + b"".join(array.tobytes() for array in arrays), {HEADER: str(len(head))}
 
 
+def binary_infer(rows: np.ndarray, datatype: str = "FP32", **request) -> tuple[bytes, dict]:
+    """An infer request sending ``rows`` in binary, and its headers."""
+    tensor = {"name": "input", "shape": list(rows.shape), "datatype": datatype}
+    tensor["parameters"] = {"binary_data_size": rows.nbytes}
+    return binary_body({"inputs": [tensor], **request}, rows)
+
+
 def expected_outputs(rows: int | None = None) -> np.ndarray:
     return np.array(EXAMPLE.outputs[:rows])
 
@@ -173,13 +180,7 @@ def read_binary_response(response) -> tuple[dict, bytes]:
 
 def test_binary_request_and_response(client, infer_path):
     rows = np.array(ROWS, dtype=np.float32)
-    tensor = {
-        "name": "input",
-        "shape": list(rows.shape),
-        "datatype": "FP32",
-        "parameters": {"binary_data_size": rows.nbytes},
-    }
-    data, headers = binary_body({"inputs": [tensor], "parameters": {"binary_data_output": True}}, rows)
+    data, headers = binary_infer(rows, parameters={"binary_data_output": True})
     head, raw = read_binary_response(client.post(infer_path, data=data, headers=headers))
     (output,) = head["outputs"]
     assert "data" not in output and output["parameters"]["binary_data_size"] == len(raw)
@@ -188,13 +189,7 @@ def test_binary_request_and_response(client, infer_path):
 
 def test_binary_fp64_input_with_a_json_output(client, v2_model, infer_path):
     rows = np.array(ROWS, dtype="<f8")
-    tensor = {
-        "name": "input",
-        "shape": list(rows.shape),
-        "datatype": "FP64",
-        "parameters": {"binary_data_size": rows.nbytes},
-    }
-    data, headers = binary_body({"inputs": [tensor]}, rows)
+    data, headers = binary_infer(rows, "FP64")
     response = client.post(infer_path, data=data, headers={**headers, "Content-Type": "application/octet-stream"})
     assert response.status_code == 200 and response.mimetype == "application/json"
     output = response.get_json()["outputs"][0]
@@ -329,13 +324,7 @@ def test_real_v2_responses_match_the_document(client, v2_model, infer_path):
     document = client.get("/openapi.json").get_json()
     templated = "/v2/models/{name}/infer"
     rows = np.array(ROWS, dtype=np.float32)
-    tensor = {
-        "name": "input",
-        "shape": list(rows.shape),
-        "datatype": "FP32",
-        "parameters": {"binary_data_size": rows.nbytes},
-    }
-    data, headers = binary_body({"inputs": [tensor], "parameters": {"binary_data_output": True}}, rows)
+    data, headers = binary_infer(rows, parameters={"binary_data_output": True})
     for response in (
         client.post(infer_path, json={"inputs": [input_tensor()]}),
         client.post(infer_path, data=data, headers=headers),
