@@ -61,6 +61,7 @@ CATALOGUE = [
     BadV2("wrong-width", infer({"inputs": [tensor(shape=[1, 5], data=[*SETOSA, 1])]}), 400, "shape [1, 5] does not fit the model's [-1, 4]"),
     BadV2("wrong-rank", infer({"inputs": [tensor(shape=[4])]}), 400, "shape [4] does not fit"),
     BadV2("count-mismatch", infer({"inputs": [tensor(shape=[2, 4])]}), 400, "4 elements in data, shape [2, 4] needs 8"),
+    BadV2("empty-batch", infer({"inputs": [tensor(shape=[0, 4], data=[])]}), 400, "input 'input': the batch is empty (shape [0, 4])"),
     BadV2("negative-dimension", infer({"inputs": [tensor(shape=[-1, 4])]}), 400, "inputs[0].shape[0]: Input should be greater than or equal to 0"),
     BadV2("unknown-input", infer({"inputs": [tensor(name="features")]}), 400, "unknown input 'features'"),
     BadV2("duplicate-input", infer({"inputs": [tensor(), tensor()]}), 400, "input 'input' is given twice"),

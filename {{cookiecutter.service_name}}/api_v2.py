@@ -142,6 +142,7 @@ def infer(name: str, version: str | None = None):
     metrics.count_predictions(to_predictions(values, info.labels))
     tensors, raws = [], []
     for spec, binary_output in outputs:
+        # The contract's predict() gives one output: ``values`` is it.
         tensor, raw = output_tensor(spec, values, binary_output)
         tensors.append(tensor)
         raws.append(raw)
@@ -151,7 +152,7 @@ def infer(name: str, version: str | None = None):
         "id": infer_request.id if infer_request.id is not None else g.request_id,
         "outputs": tensors,
     }
-    if not any(raws):
+    if not any(binary_output for _, binary_output in outputs):
         return jsonify(answer)
     head = json.dumps(answer, separators=(",", ":")).encode()
     response = Response(head + b"".join(raws), content_type="application/octet-stream")
@@ -187,6 +188,8 @@ def read_batch(infer_request: v2_schemas.V2InferRequest, specs, binary: memoryvi
     # (at least one input, each known, none twice).
     (batch,) = given.values()
     limit = current_app.config["MAX_BATCH_SIZE"]
+    if len(batch) == 0:  # as /predict: an adapter need not handle an empty batch
+        raise ApiError(400, "empty_batch", f"input {specs[0].name!r}: the batch is empty (shape {list(batch.shape)})")
     if len(batch) > limit:
         raise ApiError(
             413, "batch_too_large", f"input {specs[0].name!r}: batch of {len(batch)} exceeds the maximum of {limit}"

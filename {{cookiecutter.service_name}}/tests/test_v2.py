@@ -239,6 +239,7 @@ BAD_JSON = [
     ({"inputs": [input_tensor(shape=[len(ROWS), WIDTH + 1])]}, f"shape [{len(ROWS)}, {WIDTH + 1}] does not fit"),
     ({"inputs": [input_tensor(shape=[len(ROWS) * WIDTH])]}, "does not fit the model's"),
     ({"inputs": [input_tensor(shape=[len(ROWS) + 1, WIDTH])]}, f"{len(ROWS) * WIDTH} elements in data, shape"),
+    ({"inputs": [input_tensor([], shape=[0, WIDTH])]}, f"input 'input': the batch is empty (shape [0, {WIDTH}])"),
     ({"inputs": [input_tensor(shape=[-1, WIDTH])]}, "inputs[0].shape[0]: Input should be greater than or equal to 0"),
     ({"inputs": [input_tensor(name="features")]}, "unknown input 'features'; the model takes ['input']"),
     ({"inputs": [input_tensor(), input_tensor()]}, "input 'input' is given twice"),
