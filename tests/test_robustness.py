@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from bad_requests import CATALOGUE
-from conftest import assert_serves_example, free_port, in_ci, run, tool, wait_ready
+from conftest import assert_serves_example, free_port, run, system_tool, tool, wait_ready
 from service import (
     HANG,
     SETOSA,
@@ -181,12 +181,7 @@ def soak(wrk: str, server: Gunicorn, script, requests: int, seconds: float) -> d
 
 @pytest.fixture(scope="module")
 def wrk():
-    found = shutil.which("wrk")
-    if not found:
-        if in_ci():
-            pytest.fail("CI=true but wrk is not installed (apt-get install wrk)")
-        pytest.skip("wrk is not installed (apt-get install wrk)")
-    return found
+    return system_tool("wrk")
 
 
 def test_soak_50k_requests_without_errors_or_worker_memory_growth(service_venv, wrk, tmp_path):
