@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-HERE = Path(__file__).resolve().parent
+from example import MODEL_FILE
 
 
 def default_workers() -> int:
@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
     max_batch_size: int = Field(256, ge=1, le=100_000, description="Most instances in one request (413 above).")
-    model_path: Path = Field(HERE / "model" / "model.onnx", description="ONNX model file to serve.")
+    model_path: Path = Field(MODEL_FILE, description="ONNX model file to serve.")
     model_threads: int = Field(1, ge=0, le=64, description="ONNX Runtime threads per worker (0: one per core).")
     api_key: str = Field("", description="When set, required by every route but health, readiness and metrics.")
 
