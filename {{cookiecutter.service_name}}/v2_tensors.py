@@ -87,10 +87,12 @@ def json_values(tensor: V2InferInput, count: int) -> np.ndarray:
     for index, value in enumerate(flat):
         if type(value) not in allowed:  # bool is an int subclass: refused by the exact type check
             raise bad_input(f"input {tensor.name!r}: element {index} ({value!r}) is not a {tensor.datatype} value")
-    try:
-        return np.array(flat, dtype=np.float64 if dtype.kind == "f" else dtype)
-    except OverflowError:
-        raise bad_input(f"input {tensor.name!r}: an element is outside {tensor.datatype}'s range") from None
+    if dtype.kind == "f":
+        return np.array(flat, dtype=np.float64)
+    bounds = np.iinfo(dtype)
+    if not all(bounds.min <= value <= bounds.max for value in flat):
+        raise bad_input(f"input {tensor.name!r}: an element is outside {tensor.datatype}'s range")
+    return np.array(flat, dtype=dtype)
 
 
 def binary_values(tensor: V2InferInput, count: int, size, binary: memoryview, offset: int) -> np.ndarray:
