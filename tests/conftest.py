@@ -108,6 +108,17 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def system_tool(*names: str) -> str:
+    """The first of ``names`` on PATH (a Debian package's program); skips without it, but never under CI=true."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    if in_ci():
+        pytest.fail(f"CI=true but {names[0]} is not installed (apt-get install {names[0]})")
+    pytest.skip(f"{names[0]} is not installed (apt-get install {names[0]})")
+
+
 @pytest.fixture(scope="session")
 def engine():
     """A Docker-API engine (tests/engine); skips without one, but never under CI=true."""
@@ -176,6 +187,12 @@ def service_venv(cookies_session) -> tuple[Path, Path]:
     (test_robustness.py, test_security.py); they start their servers from it.
     """
     return _bake_with_venv(cookies_session, TASKS[0])
+
+
+@pytest.fixture(scope="session")
+def bake_with_venv(cookies_session):
+    """``bake_with_venv(task)``: that task's default bake with a fresh .venv, (project, its python)."""
+    return lambda task: _bake_with_venv(cookies_session, task)
 
 
 @pytest.fixture(scope="session", params=TASKS)

@@ -32,7 +32,8 @@ def test_gunicorn_serves_the_example_and_make_smoke_shows_it(task_venv, tmp_path
         assert status == 400 and body["error"]["message"].startswith("instance[2]:"), body
         smoke = run(["make", "--no-print-directory", "smoke", f"PORT={server.port}"], cwd=project, check=False)
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-        assert len(json.loads(smoke.stdout.splitlines()[-1])["predictions"]) == len(example_of(project)["instances"])
+        answer = json.loads(next(line for line in smoke.stdout.splitlines() if line.startswith("{")))
+        assert len(answer["predictions"]) == len(example_of(project)["instances"])
         code, _ = server.terminate(timeout=60)
     assert code == 0, server.output()
     assert '"message": "effective configuration"' in server.output(), server.output()

@@ -6,10 +6,8 @@ would leave the page blank.  The rendered DOM must show the predict
 operation, and a screenshot is kept as a test artefact.
 """
 
-import shutil
-
 import pytest
-from conftest import TEMPLATE, in_ci, run
+from conftest import TEMPLATE, run, system_tool
 from service import Gunicorn
 
 ARTEFACTS = TEMPLATE / ".pytest_cache" / "artefacts"
@@ -29,12 +27,7 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if in_ci():
-            pytest.fail("CI=true but no chromium (apt-get install chromium)")
-        pytest.skip("no chromium (apt-get install chromium)")
-    return found
+    return system_tool("chromium", "chromium-browser")
 
 
 def test_docs_page_shows_the_predict_operation(chromium, service_venv, tmp_path):

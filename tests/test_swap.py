@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, assert_serves_example, example_of, in_ci, run
+from conftest import TEMPLATE, assert_serves_example, example_of, run, system_tool
 from service import Gunicorn
 
 SWAP_REQUIREMENTS = TEMPLATE / "tests" / "requirements-swap.txt"
@@ -78,10 +78,9 @@ def recipe(readme: str, title: str) -> str:
 
 
 @pytest.mark.parametrize(("task", "training", "export", "shape"), CASES)
-def test_swap_by_the_readme(task, training, export, shape, task_venv, data_scientist_python, tmp_path):
-    project, python = task_venv
-    if shutil.which("wrk") is None and not in_ci():
-        pytest.skip("make bench needs wrk (apt-get install wrk)")
+def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_scientist_python, tmp_path):
+    project, python = bake_with_venv(task)
+    system_tool("wrk")  # make bench's load generator
     shipped = tmp_path / "shipped-model"
     shutil.copytree(project / "model", shipped)
     try:

@@ -1,15 +1,21 @@
 """Every error the service returns is JSON: ``{"error": {"code", "message", ...}}``.
 
+Under ``/v2`` (the Open Inference Protocol, api_v2.py) it is the protocol's
+``{"error": "<message>"}`` instead, routing errors (404, 405) included: V2
+clients read that shape and no other.
+
 4xx answers say what was wrong with the request.  A 500 logs the traceback
 with the request ID and returns only that ID, never the traceback.
 """
 
 import logging
 
-from flask import Flask, current_app, g, jsonify
+from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("service.errors")
+# Where the Open Inference Protocol's routes live (api_v2.py's blueprint prefix).
+V2_PREFIX = "/v2"
 
 
 class ApiError(Exception):
@@ -21,10 +27,13 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, details=None, headers=None):
-    body = {"code": code, "message": message, "request_id": g.get("request_id")}
-    if details:
-        body["details"] = details
-    response = jsonify(error=body)
+    if request.path == V2_PREFIX or request.path.startswith(V2_PREFIX + "/"):
+        response = jsonify(error=message)  # the request ID is in the X-Request-ID header
+    else:
+        body = {"code": code, "message": message, "request_id": g.get("request_id")}
+        if details:
+            body["details"] = details
+        response = jsonify(error=body)
     response.status_code = status
     for name, value in headers or ():
         response.headers[name] = value

@@ -8,6 +8,7 @@ served model adds what only it knows: the width of an instance, and the
 examples from ``model/example.json``.
 """
 
+import re
 from collections.abc import Callable
 
 from flask import Flask
@@ -17,10 +18,13 @@ from pydantic.json_schema import models_json_schema
 import schemas
 
 JSON = "application/json"
+# A Flask path variable, <name> or <converter:name>: OpenAPI writes it {name}.
+PATH_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # What each error status means here; a view lists the ones it can answer.
 ERRORS = {
     400: "Malformed JSON or an invalid request; the message names the position.",
     401: "Missing or wrong API key (only when API_KEY is set).",
+    404: "No such model or version.",
     405: "Method not allowed on this route.",
     413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH_SIZE.",
     415: "Content-Type is not application/json (UTF-8).",
@@ -30,41 +34,68 @@ ERRORS = {
 }
 
 
+# A body: a pydantic model (JSON), raw OpenAPI content, or a list of those for several media types.
+Body = type[BaseModel] | dict | list
+
+
 def operation(
     summary: str,
-    responses: dict[int, tuple[str, type[BaseModel] | dict]],
+    responses: dict[int, tuple[str, Body]],
     errors: tuple[int, ...] = (),
-    request: type[BaseModel] | None = None,
+    request: Body | None = None,
     public: bool = False,
+    error_model: type[BaseModel] = schemas.ErrorResponse,
+    headers: dict[str, tuple[str, dict]] | None = None,
 ) -> Callable:
-    """Document a view: ``responses`` maps a status to (description, pydantic model or raw content).
+    """Document a view: ``responses`` maps a status to (description, body).
 
     ``public`` views answer without the API key.  Every view can answer 405.
+    ``error_model`` is the shape of its ``errors`` (the V2 routes have their own).
+    ``headers``: optional request headers it reads, name -> (description, JSON schema).
     """
 
     def document(view: Callable) -> Callable:
-        view.openapi = {"summary": summary, "responses": responses, "errors": errors, "request": request}
+        view.openapi = {
+            "summary": summary,
+            "responses": responses,
+            "errors": errors,
+            "request": request,
+            "error_model": error_model,
+            "headers": headers or {},
+        }
         view.public = public
         return view
 
     return document
 
 
-def _content(body: type[BaseModel] | dict) -> dict:
+def _content(body: Body) -> dict:
+    if isinstance(body, list):
+        return {media_type: value for part in body for media_type, value in _content(part).items()}
     if isinstance(body, dict):
         return body
     return {JSON: {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}
 
 
-def _operation(endpoint: str, spec: dict, api_key: bool, public: bool) -> dict:
+def _operation(endpoint: str, spec: dict, api_key: bool, public: bool, path_values: dict) -> dict:
     responses = {
         str(status): {"description": text, "content": _content(body)}
         for status, (text, body) in spec["responses"].items()
     }
     guarded = api_key and not public
     for status in (*spec["errors"], 405, *((401,) if guarded else ())):
-        responses.setdefault(str(status), {"description": ERRORS[status], "content": _content(schemas.ErrorResponse)})
+        responses.setdefault(str(status), {"description": ERRORS[status], "content": _content(spec["error_model"])})
     document = {"operationId": endpoint.rsplit(".", 1)[-1], "summary": spec["summary"], "responses": responses}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(values)}
+        for name, values in path_values.items()
+    ]
+    parameters += [
+        {"name": name, "in": "header", "required": False, "description": text, "schema": schema}
+        for name, (text, schema) in spec["headers"].items()
+    ]
+    if parameters:
+        document["parameters"] = parameters
     document["security"] = [{"ApiKey": []}, {"Bearer": []}] if guarded else []
     if spec["request"] is not None:
         document["requestBody"] = {"required": True, "content": _content(spec["request"])}
@@ -78,19 +109,29 @@ def _models(app: Flask) -> list[tuple[type[BaseModel], str]]:
         spec = getattr(view, "openapi", None)
         if spec is None:
             continue
-        if spec["request"] is not None:
-            found[spec["request"]] = "validation"
+        found[spec["error_model"]] = "serialization"
+        for model in _body_models(spec["request"]):
+            found[model] = "validation"
         for _, body in spec["responses"].values():
-            if not isinstance(body, dict):
-                found[body] = "serialization"
+            for model in _body_models(body):
+                found[model] = "serialization"
     return list(found.items())
 
 
-def build_openapi(app: Flask, info: dict, api_key: bool, limits: dict, examples: dict) -> dict:
+def _body_models(body: Body | None) -> list[type[BaseModel]]:
+    parts = body if isinstance(body, list) else [body]
+    return [part for part in parts if part is not None and not isinstance(part, dict)]
+
+
+def build_openapi(
+    app: Flask, info: dict, api_key: bool, limits: dict, examples: dict, path_values: dict[str, list[str]]
+) -> dict:
     """The document for ``app``'s routes.
 
     ``limits``: ``n_features`` (None without a model) and ``max_batch_size``.
     ``examples``: the request bodies and responses to show, by model name.
+    ``path_values``: the only values a path variable can take (the served
+    model's name and version), by variable name; any string where absent.
     """
     _, defs = models_json_schema(_models(app), ref_template="#/components/schemas/{model}")
     components = defs["$defs"]
@@ -103,8 +144,11 @@ def build_openapi(app: Flask, info: dict, api_key: bool, limits: dict, examples:
         spec = getattr(view, "openapi", None)
         if spec is None:
             continue
+        variables = {name: path_values.get(name) for name in sorted(rule.arguments)}
+        path = PATH_VARIABLE.sub(r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(rule.rule, {})[method.lower()] = _operation(rule.endpoint, spec, api_key, view.public)
+            operation = _operation(rule.endpoint, spec, api_key, view.public, variables)
+            paths.setdefault(path, {})[method.lower()] = operation
     document = {"openapi": "3.1.0", "info": info, "paths": paths, "components": {"schemas": components}}
     if api_key:
         document["components"]["securitySchemes"] = {
@@ -112,6 +156,10 @@ def build_openapi(app: Flask, info: dict, api_key: bool, limits: dict, examples:
             "Bearer": {"type": "http", "scheme": "bearer"},
         }
     return document
+
+
+def _path_schema(values: list[str] | None) -> dict:
+    return {"type": "string", "enum": values} if values else {"type": "string", "minLength": 1}
 
 
 def _limit_request(request: dict, n_features: int | None, max_batch_size: int) -> None:

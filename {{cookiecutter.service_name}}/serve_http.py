@@ -1,8 +1,8 @@
 """The HTTP service: ``create_app()`` builds it; the module-level ``app`` is what gunicorn serves.
 
 Routes live in blueprints by concern, registered here: api_predict.py (POST
-/predict), api_ops.py (/healthz, /readyz, /metadata, /metrics) and
-api_docs.py (/openapi.json, /docs).  The model is loaded once, here, and kept
+/predict), api_ops.py (/healthz, /readyz, /metadata, /metrics), api_v2.py
+(the Open Inference Protocol under /v2) and api_docs.py (/openapi.json, /docs).  The model is loaded once, here, and kept
 on the app (``app.extensions["model"]``, see app_state.py).  This module also
 gives every request its ID, API-key check, metrics and access-log line.
 """
@@ -19,6 +19,7 @@ from flask import Flask, Response, g, request
 import api_docs
 import api_ops
 import api_predict
+import api_v2
 import metrics
 from app_state import ModelState, load_state
 from errors import ApiError, register_error_handlers
@@ -52,10 +53,14 @@ def create_app(settings: Settings | None = None, state: ModelState | None = None
     # OPTIONS gets 405 like any undocumented method, not an empty text/html 200 (no CORS here).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False
+    # What GET /v2 (server metadata) names.
+    app.config["SERVICE_NAME"] = {{ cookiecutter.service_name | jsonify }}  # fmt: skip
+    app.config["SERVICE_VERSION"] = SERVICE_VERSION
     app.extensions["model"] = state or load_state(settings.model_path, settings.model_threads)
     register_error_handlers(app)
     app.register_blueprint(api_predict.blueprint)
     app.register_blueprint(api_ops.blueprint)
+    app.register_blueprint(api_v2.blueprint)
     api_docs.register_docs(app, TITLE)
     register_request_hooks(app, settings.api_key)
     app.extensions["openapi"] = openapi_document(app, settings)
@@ -80,12 +85,14 @@ def openapi_document(app: Flask, settings: Settings) -> dict:
             ]
     info = {"title": TITLE, "description": DESCRIPTION, "version": SERVICE_VERSION}
     limits = {"n_features": metadata.n_features if metadata else None, "max_batch_size": settings.max_batch_size}
-    return build_openapi(app, info, bool(settings.api_key), limits, examples)
+    # The V2 paths name the model: only the served one's name and version exist.
+    path_values = {"name": [metadata.name], "version": [metadata.version]} if metadata else {}
+    return build_openapi(app, info, bool(settings.api_key), limits, examples, path_values)
 
 
-def register_request_hooks(app: Flask, api_key: str) -> None:
-    """Request ID and API key before every request; metrics and the access line after it."""
-    key = api_key.encode() if api_key else None
+def register_request_hooks(app: Flask, secret: str) -> None:
+    """Request ID and API key (``secret``, if set) before every request; metrics and the access line after it."""
+    api_key = secret.encode() if secret else None
     # Routes anyone may call when API_KEY is set: those their views mark public (probes, the scraper).
     open_routes = frozenset(
         rule.rule for rule in app.url_map.iter_rules() if getattr(app.view_functions[rule.endpoint], "public", False)
@@ -96,11 +103,11 @@ def register_request_hooks(app: Flask, api_key: str) -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        if key is not None and request.path not in open_routes:
+        if api_key is not None and request.path not in open_routes:
             supplied = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix(
                 "Bearer "
             )
-            if not hmac.compare_digest(supplied.encode(), key):
+            if not hmac.compare_digest(supplied.encode(), api_key):
                 raise ApiError(
                     401,
                     "unauthorized",

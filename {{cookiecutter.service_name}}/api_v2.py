@@ -1,0 +1,221 @@
+"""The Open Inference Protocol (KServe V2) beside /predict: health, metadata and inference under /v2.
+
+What KServe, Triton and MLServer clients call (the protocol's REST
+specification), with Triton's binary tensor data extension (v2_tensors.py).
+Errors are the protocol's ``{"error": "..."}`` (errors.py).  The same limits,
+metrics, logs, request IDs and API key as the native API apply.
+"""
+
+import functools
+import json
+
+import numpy as np
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import ValidationError
+
+import draining
+import metrics
+import timeouts
+import v2_schemas
+from api_predict import read_body
+from app_state import model_state, ready_model
+from errors import V2_PREFIX, ApiError
+from model_contract import Model
+from openapi import operation
+from predictions import first_not_finite, to_predictions
+from schemas import location
+from v2_tensors import HEADER_LENGTH, output_tensor, read_input, split_body
+
+blueprint = Blueprint("v2", __name__, url_prefix=V2_PREFIX)
+EXTENSIONS = ["binary_tensor_data"]
+# The protocol's platform names ("<project>_<format>") of the contract's runtimes.
+PLATFORMS = {"onnxruntime": "onnx_onnxv1"}
+# Bodies a V2 client sends: JSON, or JSON and binary tensors (tritonclient sends no Content-Type).
+BODY_TYPES = (None, "application/json", "application/octet-stream")
+ERRORS = (400, 404, 413, 415, 422, 500, 503)
+# The binary extension's bodies: the JSON (its length in HEADER_LENGTH), then the tensors' bytes.
+BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+# Every V2 route documents its errors in the protocol's shape.
+v2_operation = functools.partial(operation, error_model=v2_schemas.V2ErrorResponse)
+
+
+def served_model(name: str, version: str | None) -> Model:
+    """The model the path names: 404 for another name or version, 503 while it is not ready."""
+    model = ready_model()
+    info = model.metadata
+    if name != info.name:
+        raise ApiError(404, "unknown_model", f"unknown model {name!r}; this server serves {info.name!r}")
+    if version is not None and version != info.version:
+        raise ApiError(404, "unknown_version", f"model {name!r} has no version {version!r}; it has {info.version!r}")
+    return model
+
+
+@blueprint.get("/health/live")
+@v2_operation("V2 server live", {200: ("Live.", v2_schemas.V2Live)}, public=True)
+def live():
+    return jsonify(live=True)
+
+
+@blueprint.get("/health/ready")
+@v2_operation(
+    "V2 server ready: the model is loaded and answers and the server is not stopping, like /readyz",
+    {200: ("Ready.", v2_schemas.V2Ready), 503: ("Not ready.", v2_schemas.V2Ready)},
+    public=True,
+)
+def ready():
+    serving = model_state().ready and not draining.started()
+    return jsonify(ready=serving), 200 if serving else 503
+
+
+@blueprint.get("")
+@v2_operation("V2 server metadata", {200: ("Server metadata.", v2_schemas.V2ServerMetadata)})
+def server_metadata():
+    config = current_app.config
+    return jsonify(name=config["SERVICE_NAME"], version=config["SERVICE_VERSION"], extensions=EXTENSIONS)
+
+
+@blueprint.get("/models/<name>", endpoint="model_metadata")
+@blueprint.get("/models/<name>/versions/<version>", endpoint="model_version_metadata")
+@v2_operation(
+    "V2 model metadata: its input and output tensors",
+    {200: ("Model metadata.", v2_schemas.V2ModelMetadata)},
+    errors=(404, 500, 503),
+)
+def model_metadata(name: str, version: str | None = None):
+    info = served_model(name, version).metadata
+    return jsonify(
+        name=info.name,
+        versions=[info.version],
+        platform=PLATFORMS.get(info.platform, info.platform),
+        inputs=[{"name": t.name, "datatype": t.datatype, "shape": list(t.shape)} for t in info.inputs],
+        outputs=[{"name": t.name, "datatype": t.datatype, "shape": list(t.shape)} for t in info.outputs],
+    )
+
+
+@blueprint.get("/models/<name>/ready", endpoint="model_ready")
+@blueprint.get("/models/<name>/versions/<version>/ready", endpoint="model_version_ready")
+@v2_operation(
+    "V2 model ready",
+    {200: ("Ready.", v2_schemas.V2ModelReady)},
+    errors=(404, 500, 503),
+)
+def model_ready(name: str, version: str | None = None):
+    served_model(name, version)
+    return jsonify(name=name, ready=True)
+
+
+@blueprint.post("/models/<name>/infer", endpoint="model_infer")
+@blueprint.post("/models/<name>/versions/<version>/infer", endpoint="model_version_infer")
+@v2_operation(
+    "V2 inference; binary tensor data (Inference-Header-Content-Length) too",
+    {
+        200: (
+            "The outputs; with binary outputs, the JSON is followed by their bytes.",
+            [v2_schemas.V2InferResponse, BINARY],
+        )
+    },
+    errors=ERRORS,
+    request=[v2_schemas.V2InferRequest, BINARY],
+    headers={
+        HEADER_LENGTH: ("Binary extension: bytes of JSON before the binary tensors.", {"type": "integer", "minimum": 0})
+    },
+)
+def infer(name: str, version: str | None = None):
+    model = served_model(name, version)
+    if (request.mimetype or None) not in BODY_TYPES:
+        raise ApiError(
+            415, "unsupported_media_type", f"Content-Type must be application/json, got {request.mimetype!r}"
+        )
+    if request.content_encoding not in (None, "identity"):
+        raise ApiError(415, "unsupported_media_type", f"Content-Encoding {request.content_encoding!r} is not supported")
+    header, binary = split_body(read_body(current_app.config["MAX_CONTENT_LENGTH"]), request.headers.get(HEADER_LENGTH))
+    infer_request = parse_request(header)
+    info = model.metadata
+    batch = read_batch(infer_request, info.inputs, binary)
+    outputs = requested_outputs(infer_request, info.outputs)
+    with timeouts.prediction():
+        values = model.predict(batch)
+    bad_row = first_not_finite(values)
+    if bad_row is not None:
+        raise ApiError(
+            422, "prediction_not_finite", f"row {bad_row}: the model gives no finite prediction for these values"
+        )
+    metrics.count_predictions(to_predictions(values, info.labels))
+    tensors, raws = [], []
+    for spec, binary_output in outputs:
+        # The contract's predict() gives one output: ``values`` is it.
+        tensor, raw = output_tensor(spec, values, binary_output)
+        tensors.append(tensor)
+        raws.append(raw)
+    answer = {
+        "model_name": info.name,
+        "model_version": info.version,
+        "id": infer_request.id if infer_request.id is not None else g.request_id,
+        "outputs": tensors,
+    }
+    if not any(binary_output for _, binary_output in outputs):
+        return jsonify(answer)
+    head = json.dumps(answer, separators=(",", ":")).encode()
+    response = Response(head + b"".join(raws), content_type="application/octet-stream")
+    response.headers[HEADER_LENGTH] = str(len(head))
+    return response
+
+
+def parse_request(header: bytes) -> v2_schemas.V2InferRequest:
+    try:
+        return v2_schemas.V2InferRequest.model_validate_json(header)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        if first["type"] == "json_invalid":
+            raise ApiError(400, "malformed_json", f"request JSON is not valid: {first['msg']}") from None
+        raise ApiError(400, "invalid_request", f"{location(first['loc'])}: {first['msg']}") from None
+
+
+def read_batch(infer_request: v2_schemas.V2InferRequest, specs, binary: memoryview) -> np.ndarray:
+    """The model's input batch from the request's inputs (binary ones consumed in order)."""
+    by_name = {spec.name: spec for spec in specs}
+    given: dict[str, np.ndarray] = {}
+    offset = 0
+    for tensor in infer_request.inputs:
+        spec = by_name.get(tensor.name)
+        if spec is None:
+            raise ApiError(400, "unknown_input", f"unknown input {tensor.name!r}; the model takes {sorted(by_name)}")
+        if tensor.name in given:
+            raise ApiError(400, "duplicate_input", f"input {tensor.name!r} is given twice")
+        given[tensor.name], offset = read_input(tensor, spec, binary, offset)
+    if offset != len(binary):
+        raise ApiError(400, "invalid_tensor", f"{len(binary) - offset} bytes of binary data belong to no input")
+    # The contract's predict() takes one input, so every valid request gives exactly it
+    # (at least one input, each known, none twice).
+    (batch,) = given.values()
+    limit = current_app.config["MAX_BATCH_SIZE"]
+    if len(batch) == 0:  # as /predict: an adapter need not handle an empty batch
+        raise ApiError(400, "empty_batch", f"input {specs[0].name!r}: the batch is empty (shape {list(batch.shape)})")
+    if len(batch) > limit:
+        raise ApiError(
+            413, "batch_too_large", f"input {specs[0].name!r}: batch of {len(batch)} exceeds the maximum of {limit}"
+        )
+    return batch
+
+
+def requested_outputs(infer_request: v2_schemas.V2InferRequest, specs) -> list[tuple]:
+    """(output spec, in binary?) for every output to return, in the request's order."""
+    default = flag((infer_request.parameters or {}).get("binary_data_output", False), "binary_data_output")
+    if infer_request.outputs is None:
+        return [(spec, default) for spec in specs]
+    by_name = {spec.name: spec for spec in specs}
+    chosen = []
+    for output in infer_request.outputs:
+        spec = by_name.get(output.name)
+        if spec is None:
+            raise ApiError(400, "unknown_output", f"unknown output {output.name!r}; the model gives {sorted(by_name)}")
+        chosen.append(
+            (spec, flag((output.parameters or {}).get("binary_data", default), f"output {output.name!r}: binary_data"))
+        )
+    return chosen
+
+
+def flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ApiError(400, "invalid_request", f"parameter {name} must be true or false, got {value!r}")
+    return value
