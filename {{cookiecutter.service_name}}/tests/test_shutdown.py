@@ -31,6 +31,7 @@ def test_sigterm_closes_the_listener_runs_gunicorns_handler_and_readyz_says_503(
     port = listener.getsockname()[1]
     draining.stop_listening_on_sigterm(SimpleNamespace(sockets=[listener]))
     assert client.get("/readyz").status_code == 200
+    assert client.get("/v2/health/ready").status_code == 200
 
     os.kill(os.getpid(), signal.SIGTERM)
 
@@ -40,6 +41,8 @@ def test_sigterm_closes_the_listener_runs_gunicorns_handler_and_readyz_says_503(
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "not_ready", "reason": "shutting down"}
+    v2 = client.get("/v2/health/ready")
+    assert (v2.status_code, v2.get_json()) == (503, {"ready": False})
     assert client.get("/healthz").status_code == 200  # alive, still finishing its requests
 
 
