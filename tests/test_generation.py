@@ -65,7 +65,7 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
     "smoke": ["curl", "/readyz", "example.py model/model.onnx", "--fail-with-body", "-X POST", "/predict"],
-    "push": ["docker push {image}:latest"],
+    "push": ["make push needs REGISTRY", "docker tag {image}:latest", "docker push"],
     "pre-commit": ["pre-commit run --all-files"],
     "template-check": ["cruft check"],
     "dev": ["HOST=127.0.0.1", "python start.py --reload"],
