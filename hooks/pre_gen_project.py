@@ -11,6 +11,7 @@ import re
 import sys
 
 ANSWERS = {
+    "model_framework": {{ cookiecutter.model_framework | string | jsonify }},
     "task": {{ cookiecutter.task | string | jsonify }},
     "project_name": {{ cookiecutter.project_name | string | jsonify }},
     "service_name": {{ cookiecutter.service_name | string | jsonify }},
@@ -28,6 +29,9 @@ TASKS = ("classification", "regression")
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 CUDA_VERSIONS = ("13.0.1", "13.0.2")
 BOOLEAN_SPELLINGS = {"true": True, "false": False}
+# cookiecutter.json's _frameworks: per framework, the Pythons it has wheels
+# for and the CUDA versions of its GPU build (none: no GPU image).
+FRAMEWORKS = {{ cookiecutter._frameworks | jsonify }}
 
 # Docker image and container names, and a portable directory name: lowercase
 # alphanumerics joined by single separators, at most 63 characters.
@@ -93,7 +97,29 @@ def check_system_packages(value: str) -> None:
             )
 
 
+def check_framework_support(framework: str, python: str, gpu: bool, cuda: str) -> None:
+    """The chosen framework must have wheels for the Python and, with GPU support, a CUDA build."""
+    support = FRAMEWORKS[framework]
+    if python not in support["python"]:
+        raise InvalidAnswer(
+            "python_version",
+            python,
+            f"model_framework={framework} supports Python {', '.join(support['python'])}",
+        )
+    if gpu and not support["cuda"]:
+        raise InvalidAnswer(
+            "include_gpu", "yes", f"model_framework={framework} has no GPU build; answer include_gpu=no"
+        )
+    if gpu and cuda not in support["cuda"]:
+        raise InvalidAnswer(
+            "cuda_version",
+            cuda,
+            f"model_framework={framework}'s GPU build supports CUDA {', '.join(support['cuda'])}",
+        )
+
+
 def validate(answers: dict[str, str]) -> None:
+    check_choice("model_framework", answers["model_framework"], tuple(FRAMEWORKS))
     check_choice("task", answers["task"], TASKS)
     check_single_line("project_name", answers["project_name"], 100)
     check_service_name(answers["service_name"])
@@ -103,6 +129,7 @@ def validate(answers: dict[str, str]) -> None:
     check_port(answers["port"], gpu)
     check_choice("cuda_version", answers["cuda_version"], CUDA_VERSIONS)
     check_system_packages(answers["system_packages"])
+    check_framework_support(answers["model_framework"], answers["python_version"], gpu, answers["cuda_version"])
 
 
 def main() -> int:

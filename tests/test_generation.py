@@ -95,7 +95,7 @@ def check_project(project, answers: dict) -> None:
 
     # No template leftovers anywhere (the model is binary and copied as-is).
     for path in files:
-        if path.suffix != ".onnx":
+        if path.suffix not in (".onnx", ".skops", ".ubj", ".pt"):
             match = UNRENDERED.search(path.read_text())
             assert match is None, f"{path.relative_to(project)}: unrendered {match.group(0)!r}"
 
