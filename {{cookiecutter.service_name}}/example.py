@@ -9,7 +9,7 @@ served outputs may be from them (absolute and relative).  train.py writes
 it; when you swap the model, write yours (see the README).  The tests,
 ``make smoke``, ``make bench`` and the OpenAPI examples all read it:
 
-    python3 example.py model/model.onnx    # {"instances": [...]}: make smoke's body (standard library only)
+    python3 example.py model/{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}    # {"instances": [...]}: make smoke's body (standard library only)
 """
 
 import json

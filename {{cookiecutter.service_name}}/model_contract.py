@@ -2,9 +2,10 @@
 
 To serve your own model you replace one of two things:
 
-* **the model file** (the usual case): drop an ONNX file in ``model/model.onnx``
+{%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] %}
+* **the model file** (the usual case): drop yours in ``model/{{ framework.artifact }}``
   with its example (``model/example.json``) and, optionally, ``model/metadata.json``;
-  ``onnx_model.py`` reads everything else from the graph (see the README's
+  ``{{ framework.module }}.py`` reads everything else from the model (see the README's
   "Bring your own model").
 * **the adapter** (another runtime): write a class with the three members
   below in its own module and return it from ``model.load_model``.
@@ -79,7 +80,7 @@ class ModelMetadata:
     # and ("probabilities" | "values", FP32, (-1, width)).
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
-    platform: str  # what runs it, e.g. "onnxruntime"
+    platform: str  # what runs it, e.g. "onnxruntime", "scikit-learn", "xgboost", "pytorch"
 
     @property
     def n_features(self) -> int:

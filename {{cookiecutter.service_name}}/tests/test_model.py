@@ -30,7 +30,7 @@ def test_metadata_describes_the_tensors():
 
 def test_missing_file(tmp_path):
     with pytest.raises(ModelLoadError, match="model file not found") as error:
-        load_model(tmp_path / "absent.onnx")
+        load_model(tmp_path / "absent" / MODEL.name)
     assert str(tmp_path) in str(error.value)  # the log line names the file
 
 
