@@ -11,6 +11,7 @@ passes the bake's unchanged tests.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -148,15 +149,21 @@ json.dump(metadata, open("model/metadata.json", "w"))
 """
 
 
-def make_test(project: Path, venv: Path) -> None:
-    result = run(["make", "test", f"VENV={venv}"], cwd=project, check=False, timeout=900)
+# What the user's own model needs beyond the defaults: a random forest holds
+# sklearn.tree._tree.Tree, outside skops' default trust list (/readyz names it).
+OWN_MODEL_SETTINGS = {"sklearn": {"model_trusted_types": "sklearn.tree._tree.Tree"}}
+
+
+def make_test(project: Path, venv: Path, **settings) -> None:
+    env = dict(os.environ, **{name.upper(): value for name, value in settings.items()})
+    result = run(["make", "test", f"VENV={venv}"], cwd=project, check=False, timeout=900, env=env)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-2000:]
 
 
-def serves_example(project: Path, python: Path, workdir: Path) -> None:
+def serves_example(project: Path, python: Path, workdir: Path, **settings) -> None:
     example = json.loads((project / "model" / "example.json").read_text())
-    with Gunicorn(project, python, workdir) as server:
+    with Gunicorn(project, python, workdir, **settings) as server:
         server.wait_ready(timeout=120)
         status, body = http("POST", f"{server.base}/predict", {"instances": example["instances"]})
         assert status == 200, body
@@ -187,6 +194,7 @@ def test_each_framework_passes_its_tests_serves_and_swaps(cookies, tmp_path, fra
         # The user's own model, then the bake's unchanged tests and a real prediction.
         run([venv / "bin" / "pip", "install", "-q", "-r", "requirements-train.txt"], cwd=project, timeout=900)
         run([venv / "bin" / "python", "-c", OWN_MODEL, framework, task], cwd=project)
-        make_test(project, venv)
-        serves_example(project, venv / "bin" / "python", tmp_path)
+        settings = OWN_MODEL_SETTINGS.get(framework, {})
+        make_test(project, venv, **settings)
+        serves_example(project, venv / "bin" / "python", tmp_path, **settings)
         shutil.rmtree(project / ".pytest_cache", ignore_errors=True)

@@ -24,22 +24,10 @@ TARGET_OPSET = 17
 TOLERANCE = 1e-4
 
 
-def train(features: np.ndarray, targets: np.ndarray):
-    """A scikit-learn pipeline fitted on the float32 features the service will feed it."""
-{%- if classification %}
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(features, targets)
-{%- else %}
-    return make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(features, targets)
-{%- endif %}
+{% include "train/_pipeline.py" %}
 
 
-def outputs(model, rows: np.ndarray) -> np.ndarray:
-    """What the service's predict() must give for ``rows``: {% if classification %}class probabilities{% else %}one value per row{% endif %}."""
-{%- if classification %}
-    return model.predict_proba(rows)
-{%- else %}
-    return model.predict(rows).reshape(len(rows), -1)
-{%- endif %}
+{% include "train/_outputs.py" %}
 
 
 def save(model, features: np.ndarray) -> bytes:

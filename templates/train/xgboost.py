@@ -28,13 +28,7 @@ def train(features: np.ndarray, targets: np.ndarray):
     return model.fit(features, targets)
 
 
-def outputs(model, rows: np.ndarray) -> np.ndarray:
-    """What the service's predict() must give for ``rows``: {% if classification %}class probabilities{% else %}one value per row{% endif %}."""
-{%- if classification %}
-    return model.predict_proba(rows)
-{%- else %}
-    return model.predict(rows).reshape(len(rows), -1)
-{%- endif %}
+{% include "train/_outputs.py" %}
 
 
 def save(model, features: np.ndarray) -> bytes:
