@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DEFAULTS, REPORT, http, run
-from test_containers import BUILD_TIMEOUT, Cleanup, image_size, make, mb, start_container, unique
+from test_containers import BUILD_TIMEOUT, Cleanup, gpu_base, image_size, make, mb, start_container, unique  # noqa: F401 (gpu_base: fixture)
 
 pytestmark = pytest.mark.container
 
@@ -69,3 +69,24 @@ def test_cpu_image_builds_and_predicts(engine, cookies, request, framework):
     for prediction, expected in zip(body["predictions"], example["outputs"], strict=True):
         got = list(prediction["probabilities"].values())
         assert got == pytest.approx(expected, rel=1e-4, abs=1e-4), (got, expected)
+
+
+@pytest.mark.parametrize("framework", ["xgboost"])  # see the README: PyTorch's CUDA wheels are several GB
+def test_gpu_image_builds_on_a_stand_in_base(engine, cookies, request, framework):
+    """Dockerfile.gpu with the framework's CUDA build, on python:3.13-slim standing in for nvidia/cuda."""
+    stand_in = request.getfixturevalue("gpu_base")
+    cleanup = Cleanup(engine)
+    request.addfinalizer(cleanup)
+    result = cookies.bake(extra_context={"model_framework": framework, "include_gpu": "yes"})
+    assert result.exception is None, result.exception
+    project = Path(result.project_path)
+    image = unique("fw-gpu-" + framework)
+    cleanup.image(f"{image}-gpu:gpu")
+    make(engine, project, "build-gpu", IMAGE=image, TAG="gpu", BUILD_FLAGS=f"--build-arg BASE_IMAGE={stand_in}",
+         timeout=BUILD_TIMEOUT)  # fmt: skip
+    pins = engine.docker("run", "--rm", "--entrypoint", "pip", f"{image}-gpu:gpu", "freeze").stdout
+    for pin in FRAMEWORKS[framework]["gpu"]:
+        assert pin in pins.splitlines(), pins
+    for pin in FRAMEWORKS[framework]["cpu"]:
+        assert pin not in pins.splitlines(), pins
+    REPORT.append(f"image {framework} (GPU build, stand-in base): {mb(image_size(engine, f'{image}-gpu:gpu'))}")

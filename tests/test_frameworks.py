@@ -193,7 +193,9 @@ def test_each_framework_passes_its_tests_serves_and_swaps(cookies, tmp_path, fra
 
         # The user's own model, then the bake's unchanged tests and a real prediction.
         run([venv / "bin" / "pip", "install", "-q", "-r", "requirements-train.txt"], cwd=project, timeout=900)
-        run([venv / "bin" / "python", "-c", OWN_MODEL, framework, task], cwd=project)
+        script = tmp_path / "own_model.py"  # a file: torch.jit.script reads the class's source
+        script.write_text(OWN_MODEL)
+        run([venv / "bin" / "python", script, framework, task], cwd=project)
         settings = OWN_MODEL_SETTINGS.get(framework, {})
         make_test(project, venv, **settings)
         serves_example(project, venv / "bin" / "python", tmp_path, **settings)
