@@ -2,7 +2,8 @@
 
 No framework, no validation beyond what ``json.loads`` and ``np.asarray`` do,
 no metrics, no logs: parse the JSON body, call the generated project's own
-``model.predict`` and write the same response shape.  Served by gunicorn with
+``model.predict`` and write the same response shape (its own
+``predictions.to_predictions``).  Served by gunicorn with
 the generated project's gunicorn.conf.py (run from the baked project's
 directory, with this directory on --pythonpath), so it gets the same workers,
 threads, keep-alive and preload as the real service.
@@ -12,10 +13,12 @@ import json
 
 import numpy as np
 from model import load_model
+from predictions import to_predictions
 from settings import load_settings
 
 settings = load_settings()
-model = load_model(settings.model_path, settings.model_threads)
+model, _ = load_model(settings.model_path, settings.model_threads)
+LABELS = model.metadata.labels
 model.predict(np.zeros((1, model.metadata.n_features), dtype=np.float32))
 MODEL_INFO = {"name": model.metadata.name, "version": model.metadata.version}
 
@@ -27,12 +30,7 @@ def app(environ, start_response):
     length = int(environ.get("CONTENT_LENGTH") or 0)
     document = json.loads(environ["wsgi.input"].read(length))
     rows = document["instances"] if "instances" in document else [document["instance"]]
-    predictions = model.predict(np.asarray(rows, dtype=np.float32))
-    body = json.dumps(
-        {
-            "predictions": [{"label": p.label, "probabilities": p.probabilities} for p in predictions],
-            "model": MODEL_INFO,
-        }
-    ).encode()
+    outputs = model.predict(np.asarray(rows, dtype=np.float32))
+    body = json.dumps({"predictions": to_predictions(outputs, LABELS), "model": MODEL_INFO}).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]

@@ -12,10 +12,11 @@ import sys
 import numpy as np
 from flask import Flask, jsonify, request
 from model import load_model
+from predictions import to_predictions
 from settings import load_settings
 
 settings = load_settings()
-model = load_model(settings.model_path, settings.model_threads)
+model, _ = load_model(settings.model_path, settings.model_threads)
 app = Flask(__name__)
 
 
@@ -23,9 +24,9 @@ app = Flask(__name__)
 def predict():
     document = request.get_json()
     rows = document["instances"] if "instances" in document else [document["instance"]]
-    predictions = model.predict(np.asarray(rows, dtype=np.float32))
+    outputs = model.predict(np.asarray(rows, dtype=np.float32))
     return jsonify(
-        predictions=[{"label": p.label, "probabilities": p.probabilities} for p in predictions],
+        predictions=to_predictions(outputs, model.metadata.labels),
         model={"name": model.metadata.name, "version": model.metadata.version},
     )
 

@@ -18,8 +18,7 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 PYTHON_VERSIONS = DEFAULTS["python_version"]
 CUDA_VERSIONS = DEFAULTS["cuda_version"]
-# Three iris flowers whose species is not in doubt, and that species.
-KNOWN_FLOWERS = {"setosa": [5.1, 3.5, 1.4, 0.2], "versicolor": [6.4, 3.2, 4.5, 1.5], "virginica": [6.7, 3.0, 5.2, 2.3]}
+TASKS = DEFAULTS["task"]
 
 
 def tool(name: str) -> str:
@@ -79,10 +78,28 @@ def wait_ready(base_url: str, timeout: float = 60, process: subprocess.Popen | N
     pytest.fail(f"{base_url} not ready after {timeout} s: {last}")
 
 
-def assert_predicts_known_flowers(base_url: str) -> None:
-    status, body = http("POST", f"{base_url}/predict", {"instances": list(KNOWN_FLOWERS.values())})
+def example_of(project: Path | None = None) -> dict:
+    """A bake's example (by default, the default task's): instances, the outputs they must give, the tolerance."""
+    default = TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / DEFAULTS["model_framework"][0] / TASKS[0]
+    model_dir = project / "model" if project else default
+    return json.loads((model_dir / "example.json").read_text())
+
+
+def assert_serves_example(base_url: str, project: Path | None = None) -> None:
+    """POST /predict with the bake's example answers its outputs, within its tolerance."""
+    example = example_of(project)
+    status, body = http("POST", f"{base_url}/predict", {"instances": example["instances"]})
     assert status == 200, body
-    assert [p["label"] for p in body["predictions"]] == list(KNOWN_FLOWERS)
+    status, metadata = http("GET", f"{base_url}/metadata")
+    assert status == 200, metadata
+    tolerance = example["tolerance"]
+    for prediction, expected in zip(body["predictions"], example["outputs"], strict=True):
+        if "labels" in metadata:
+            served = [prediction["probabilities"][label] for label in metadata["labels"]]
+            assert prediction["label"] == metadata["labels"][expected.index(max(expected))], (prediction, expected)
+        else:
+            served = prediction["value"] if isinstance(prediction["value"], list) else [prediction["value"]]
+        assert served == pytest.approx(expected, rel=tolerance, abs=tolerance), (prediction, expected)
 
 
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%|\{#|cookiecutter", re.IGNORECASE)
@@ -90,6 +107,17 @@ UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%|\{#|cookiecutter", re.IGNORECA
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def system_tool(*names: str) -> str:
+    """The first of ``names`` on PATH (a Debian package's program); skips without it, but never under CI=true."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    if in_ci():
+        pytest.fail(f"CI=true but {names[0]} is not installed (apt-get install {names[0]})")
+    pytest.skip(f"{names[0]} is not installed (apt-get install {names[0]})")
 
 
 @pytest.fixture(scope="session")
@@ -137,16 +165,38 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(line)
 
 
+_VENVS: dict[str, tuple[Path, Path]] = {}
+
+
+def _bake_with_venv(cookies_session, task: str) -> tuple[Path, Path]:
+    """A bake for ``task`` with a fresh .venv of its requirements-dev.txt, made once per session."""
+    if task not in _VENVS:
+        result = cookies_session.bake(extra_context={"task": task})
+        assert result.exception is None, result.exception
+        project = result.project_path
+        # Exactly what a user runs first: `make install` makes .venv from requirements-dev.txt.
+        run(["make", "install", f"PYTHON={sys.executable}"], cwd=project, timeout=900)
+        _VENVS[task] = (project, project / ".venv" / "bin" / "python")
+    return _VENVS[task]
+
+
 @pytest.fixture(scope="session")
 def service_venv(cookies_session) -> tuple[Path, Path]:
-    """A default bake with a fresh .venv of its requirements-dev.txt: (project, its python).
+    """The default bake with a fresh .venv: (project, its python).
 
     Shared by the tests that run the baked service under a real gunicorn
     (test_robustness.py, test_security.py); they start their servers from it.
     """
-    result = cookies_session.bake()
-    assert result.exception is None, result.exception
-    project = result.project_path
-    # Exactly what a user runs first: `make install` makes .venv from requirements-dev.txt.
-    run(["make", "install", f"PYTHON={sys.executable}"], cwd=project, timeout=900)
-    return project, project / ".venv" / "bin" / "python"
+    return _bake_with_venv(cookies_session, TASKS[0])
+
+
+@pytest.fixture(scope="session")
+def bake_with_venv(cookies_session):
+    """``bake_with_venv(task)``: that task's default bake with a fresh .venv, (project, its python)."""
+    return lambda task: _bake_with_venv(cookies_session, task)
+
+
+@pytest.fixture(scope="session", params=TASKS)
+def task_venv(request, cookies_session) -> tuple[Path, Path]:
+    """Each task's default bake with a fresh .venv: (project, its python)."""
+    return _bake_with_venv(cookies_session, request.param)

@@ -27,6 +27,7 @@ import os
 import time
 
 import serve_http
+from app_state import ModelState
 from model import load_model
 from settings import load_settings
 
@@ -46,7 +47,8 @@ class Stalling:
 
 
 settings = load_settings()
-app = serve_http.create_app(settings, model=Stalling(load_model(settings.model_path)))
+model, digest = load_model(settings.model_path)
+app = serve_http.create_app(settings, ModelState(Stalling(model), digest, ""))
 '''
 HANG = [999.0, 1.0, 1.0, 1.0]
 SLOW = [998.0, 1.0, 1.0, 1.0]

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    KNOWN_FLOWERS,
     PYTHON_VERSIONS,
     REPORT,
-    assert_predicts_known_flowers,
+    TASKS,
+    assert_serves_example,
+    example_of,
     free_port,
     http,
     in_ci,
@@ -201,10 +202,11 @@ def test_build_makes_a_non_root_image(engine, default_image):
     assert config["Entrypoint"] == ["gunicorn", "--config", "gunicorn.conf.py", "serve_http:app"]
 
 
-def test_run_serves_predictions_as_uid_10001(engine, served):
+def test_run_serves_predictions_as_uid_10001(engine, default_bake, served):
     name, base = served
-    assert_predicts_known_flowers(base)
-    status, body = http("POST", f"{base}/predict", {"instance": [5.1, 3.5, "x", 0.2]})
+    assert_serves_example(base, default_bake)
+    row = example_of(default_bake)["instances"][0]
+    status, body = http("POST", f"{base}/predict", {"instance": [*row[:2], "x", *row[3:]]})
     assert status == 400, body
     result = exec_ok(engine, name, "id", "-u")
     assert result.returncode == 0 and result.stdout.strip() == "10001", result
@@ -268,7 +270,7 @@ def test_run_gpu_answers_on_cpu_fallback(engine, default_bake, gpu_image, cleanu
         pytest.fail(f"make run-gpu failed:\n{result.stdout}\n{result.stderr}")
     base = f"http://127.0.0.1:{gpu_port}"
     wait_ready(base, timeout=120)
-    assert_predicts_known_flowers(base)
+    assert_serves_example(base, default_bake)
     script = "import onnxruntime; print(onnxruntime.get_device())"
     device = exec_ok(engine, f"{container}-gpu", "python", "-c", script)
     assert device.returncode == 0 and device.stdout.strip() == "GPU", device  # the GPU build, running on CPU
@@ -312,9 +314,20 @@ def test_python_version_builds_and_predicts(engine, cookies, default_bake, defau
         project, tag = result.project_path, cleanup.image(f"tmpl-ct-py{python_version}-{SUFFIX}:test")
         make(engine, project, "build", timeout=BUILD_TIMEOUT, **image_vars(tag))
     name, base_url = start_container(engine, project, tag, cleanup, f"py{python_version.replace('.', '')}")
-    assert_predicts_known_flowers(base_url)
+    assert_serves_example(base_url, project)
     version = exec_ok(engine, name, "python", "-c", "import sys; print('%d.%d' % sys.version_info[:2])")
     assert version.stdout.strip() == python_version, version
+
+
+@pytest.mark.parametrize("task", TASKS[1:])
+def test_other_task_builds_and_answers_its_example(engine, cookies, task, cleanup):
+    """The default task's image is the session's default image; each other task's is built here."""
+    result = cookies.bake(extra_context={"task": task})
+    assert result.exception is None, result.exception
+    project, tag = result.project_path, cleanup.image(f"tmpl-ct-{task}-{SUFFIX}:test")
+    make(engine, project, "build", timeout=BUILD_TIMEOUT, **image_vars(tag))
+    _, base_url = start_container(engine, project, tag, cleanup, task[:5])
+    assert_serves_example(base_url, project)
 
 
 # --- 3. layer cache ordering ---------------------------------------------------------------
@@ -473,7 +486,7 @@ def test_stop_ps_all_restart_rm(engine, default_bake, default_image, cleanup):
 
     make(engine, default_bake, "restart", **variables, timeout=120)
     wait_ready(base, timeout=90)
-    assert_predicts_known_flowers(base)
+    assert_serves_example(base, default_bake)
 
     assert make(engine, default_bake, "rm", **variables, check=False).returncode != 0, "rm removed a running container"
     make(engine, default_bake, "stop", **variables, timeout=120)
@@ -502,7 +515,12 @@ def test_run_net_reachable_by_name_from_another_container(engine, default_bake, 
     assert network in printed(make(engine, default_bake, "network-ls"))
     wait_ready(f"http://127.0.0.1:{port}", timeout=90)
 
-    flowers = json.dumps({"instances": list(KNOWN_FLOWERS.values())})
+    example = example_of(default_bake)
+    body = json.dumps({"instances": example["instances"]})
+    labels = [
+        json.loads(default_bake.joinpath("model", "metadata.json").read_text())["labels"][row.index(max(row))]
+        for row in example["outputs"]
+    ]
     client = f"""
 import json, sys, time, urllib.request
 url = "http://{name}:{port}"
@@ -512,10 +530,10 @@ for _ in range(60):
         break
     except OSError:
         time.sleep(0.5)
-request = urllib.request.Request(url + "/predict", data={flowers!r}.encode(), headers={{"Content-Type": "application/json"}})
+request = urllib.request.Request(url + "/predict", data={body!r}.encode(), headers={{"Content-Type": "application/json"}})
 labels = [p["label"] for p in json.load(urllib.request.urlopen(request, timeout=5))["predictions"]]
 print(labels)
-sys.exit(0 if labels == {list(KNOWN_FLOWERS)!r} else 3)
+sys.exit(0 if labels == {labels!r} else 3)
 """
     # Engine.docker keeps `run --rm`'s exit code on podman 4.3.
     result = engine.docker(
@@ -557,7 +575,7 @@ def test_compose_build_up_logs_down(engine, compose_project):
     make(engine, project, "compose-up", PORT=port, timeout=BUILD_TIMEOUT)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base, timeout=90)
-    assert_predicts_known_flowers(base)
+    assert_serves_example(base, project)
     container = engine.inspect(service)
     assert container["HostConfig"]["RestartPolicy"]["Name"] == "always"
     assert container["Config"]["Healthcheck"]["Test"] == ["CMD", "python", "healthcheck.py"]
@@ -596,7 +614,7 @@ def test_compose_up_gpu_with_a_stand_in_base(engine, compose_project, gpu_base):
     assert result.returncode == 0, result.stdout + result.stderr
     for published in (port, gpu_port):  # podman ignores the device reservation
         wait_ready(f"http://127.0.0.1:{published}", timeout=120)
-        assert_predicts_known_flowers(f"http://127.0.0.1:{published}")
+        assert_serves_example(f"http://127.0.0.1:{published}")
     make(engine, project, "compose-down", COMPOSE=compose, timeout=300)
     assert compose_containers(engine, service) == []
 

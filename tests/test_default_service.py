@@ -1,40 +1,73 @@
-"""The default bake works as shipped: `make install`, `make test` and
+"""Each task's default bake works as shipped: `make install`, `make test` and
 `make lint` pass in it as a user would run them, a real gunicorn started from
-its fresh virtual environment serves correct predictions, and train.py
-reproduces the shipped model."""
+its fresh virtual environment serves its example (model/example.json), and
+train.py reproduces the shipped model and refuses to replace one it did not make."""
 
-from conftest import assert_predicts_known_flowers, http, run
+import json
+
+from conftest import assert_serves_example, example_of, http, run
 from service import Gunicorn
 
 
-def test_make_test_passes_in_a_fresh_venv(service_venv):
-    project, _ = service_venv
+def test_make_test_passes_in_a_fresh_venv(task_venv):
+    project, _ = task_venv
     result = run(["make", "test"], cwd=project, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
 
 
-def test_make_lint_passes(service_venv):
-    project, _ = service_venv
+def test_make_lint_passes(task_venv):
+    project, _ = task_venv
     result = run(["make", "lint"], cwd=project, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_gunicorn_serves_correct_predictions(service_venv, tmp_path):
-    project, python = service_venv
+def test_gunicorn_serves_the_example_and_make_smoke_shows_it(task_venv, tmp_path):
+    project, python = task_venv
+    row = example_of(project)["instances"][0]
     with Gunicorn(project, python, tmp_path) as server:
         server.wait_ready()
-        assert_predicts_known_flowers(server.base)
-        status, body = http("POST", f"{server.base}/predict", {"instance": [5.1, 3.5, "x", 0.2]})
+        assert_serves_example(server.base, project)
+        status, body = http("POST", f"{server.base}/predict", {"instance": [*row[:2], "x", *row[3:]]})
         assert status == 400 and body["error"]["message"].startswith("instance[2]:"), body
+        smoke = run(["make", "--no-print-directory", "smoke", f"PORT={server.port}"], cwd=project, check=False)
+        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        answer = json.loads(next(line for line in smoke.stdout.splitlines() if line.startswith("{")))
+        assert len(answer["predictions"]) == len(example_of(project)["instances"])
         code, _ = server.terminate(timeout=60)
     assert code == 0, server.output()
     assert '"message": "effective configuration"' in server.output(), server.output()
 
 
-def test_train_reproduces_the_shipped_model(service_venv, tmp_path):
+def test_make_smoke_shows_the_json_error(service_venv, tmp_path):
     project, python = service_venv
+    # A stale example, one feature short (a model swapped without its example.json).
+    example = example_of(project)
+    example["instances"] = [row[:-1] for row in example["instances"]]
+    (tmp_path / "example.json").write_text(json.dumps(example))
+    with Gunicorn(project, python, tmp_path) as server:
+        server.wait_ready()
+        smoke = run(
+            ["make", "--no-print-directory", "smoke", f"PORT={server.port}", f"MODEL_FILE={tmp_path / 'model.onnx'}"],
+            cwd=project,
+            check=False,
+        )
+    assert smoke.returncode != 0
+    assert '"code":"wrong_feature_count"' in smoke.stdout.replace(" ", ""), smoke.stdout + smoke.stderr
+
+
+def test_train_reproduces_the_shipped_model_and_keeps_a_foreign_one(task_venv, tmp_path):
+    project, python = task_venv
     run([python, "-m", "pip", "install", "-q", "-r", "requirements-train.txt"], cwd=project, timeout=900)
-    run([python, "train.py", "--output", tmp_path / "iris.onnx"], cwd=project)
-    assert (tmp_path / "iris.onnx").read_bytes() == (project / "model" / "iris.onnx").read_bytes()
-    assert (tmp_path / "iris.onnx.sha256").read_text() == (project / "model" / "iris.onnx.sha256").read_text()
+    run([python, "train.py", "--output", tmp_path / "model.onnx"], cwd=project)
+    for name in ("model.onnx", "model.onnx.sha256", "metadata.json", "example.json"):
+        assert (tmp_path / name).read_bytes() == (project / "model" / name).read_bytes(), name
+    foreign = b"not the model train.py makes"
+    (tmp_path / "model.onnx").write_bytes(foreign)
+    refused = run(
+        ["make", "--no-print-directory", "train", f"MODEL_FILE={tmp_path / 'model.onnx'}"], cwd=project, check=False
+    )
+    assert refused.returncode != 0 and "is not the model this script makes" in refused.stderr, refused.stderr
+    assert (tmp_path / "model.onnx").read_bytes() == foreign
+    run(["make", "--no-print-directory", "train", f"MODEL_FILE={tmp_path / 'model.onnx'}", "FORCE=1"], cwd=project)
+    assert (tmp_path / "model.onnx").read_bytes() == (project / "model" / "model.onnx").read_bytes()

@@ -12,17 +12,22 @@ import re
 
 import pytest
 import yaml
-from conftest import CUDA_VERSIONS, PYTHON_VERSIONS, TEMPLATE, UNRENDERED, bake_ok, run, tool
+from conftest import CUDA_VERSIONS, DEFAULTS, PYTHON_VERSIONS, TASKS, TEMPLATE, UNRENDERED, bake_ok, run, tool
 
 # Every combination of the choice and boolean answers, with readable ids.
 COMBINATIONS = [
     pytest.param(
-        {"python_version": python, "include_gpu": gpu, "cuda_version": cuda},
-        id=f"py{python}-{'gpu-cuda' + cuda if gpu == 'yes' else 'cpu'}",
+        {"task": task, "python_version": python, "include_gpu": gpu, "cuda_version": cuda},
+        id=f"{task}-py{python}-{'gpu-cuda' + cuda if gpu == 'yes' else 'cpu'}",
     )
-    for python, gpu, cuda in itertools.product(PYTHON_VERSIONS, ("yes", "no"), CUDA_VERSIONS)
+    for task, python, gpu, cuda in itertools.product(TASKS, PYTHON_VERSIONS, ("yes", "no"), CUDA_VERSIONS)
     if gpu == "yes" or cuda == CUDA_VERSIONS[0]  # without GPU the CUDA answer is unused
 ]
+# The example models are binary files, copied as they are (one suffix per framework).
+FRAMEWORKS = DEFAULTS["_frameworks"]
+MODEL_SUFFIXES = tuple("." + framework["artifact"].rsplit(".", 1)[1] for framework in FRAMEWORKS.values())
+# What only the iris example may mention: none of it in a regression bake.
+IRIS = re.compile(r"iris|setosa|versicolor|virginica|sepal|petal|flower", re.IGNORECASE)
 # Free-text answers that stress rendering: quotes, backslashes, non-ASCII,
 # a long description, extra system packages, the highest ports.
 TEXT_ANSWERS = [
@@ -68,11 +73,11 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-up": ["docker compose up -d --build"],
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
-    "smoke": ["curl", "/readyz", "-X POST", "/predict"],
+    "smoke": ["curl", "/readyz", "example.py model/{artifact}", "--fail-with-body", "-X POST", "/predict"],
     "dev": ["gunicorn --config gunicorn.conf.py --reload serve_http:app"],
     "test": ["pytest"],
     "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
-    "train": ["requirements-train.txt", "train.py"],
+    "train": ["requirements-train.txt", "train.py --output model/{artifact}"],
 }
 GPU_TARGETS_WITH_COMMANDS = {
     "build-gpu": ["docker build", "-f Dockerfile.gpu", "-t {image}-gpu:latest"],
@@ -95,9 +100,17 @@ def check_project(project, answers: dict) -> None:
 
     # No template leftovers anywhere (the model is binary and copied as-is).
     for path in files:
-        if path.suffix not in (".onnx", ".skops", ".ubj", ".pt"):
+        if path.suffix not in MODEL_SUFFIXES:
             match = UNRENDERED.search(path.read_text())
             assert match is None, f"{path.relative_to(project)}: unrendered {match.group(0)!r}"
+
+    # A regression bake knows nothing of the classification example.
+    if answers.get("task") == "regression":
+        for path in files:
+            if path.suffix not in MODEL_SUFFIXES:
+                match = IRIS.search(path.read_text())
+                assert match is None, f"{path.relative_to(project)}: {match.group(0)!r} in a regression bake"
+        assert "label" not in (project / "schemas.py").read_text()
 
     # Option-specific files exist exactly when chosen.
     for name in ("Dockerfile.gpu", "requirements-gpu.txt"):
@@ -114,7 +127,7 @@ def check_project(project, answers: dict) -> None:
     check_compose(yaml.safe_load((project / "compose.yaml").read_text()), service, port, gpu)
     for dockerfile in ["Dockerfile.cpu"] + (["Dockerfile.gpu"] if gpu else []):
         check_dockerfile(project / dockerfile, answers)
-    check_makefile(project, service, port, gpu)
+    check_makefile(project, service, port, gpu, FRAMEWORKS[answers.get("model_framework", "onnx")]["artifact"])
 
 
 def check_compose(compose: dict, service: str, port: int, gpu: bool) -> None:
@@ -176,9 +189,9 @@ def make_n(project, target: str, **variables) -> str:
     return run(args, cwd=project).stdout
 
 
-def check_makefile(project, service: str, port: int, gpu: bool) -> None:
+def check_makefile(project, service: str, port: int, gpu: bool, artifact: str) -> None:
     expected = dict(MAKE_TARGETS_WITH_COMMANDS, **(GPU_TARGETS_WITH_COMMANDS if gpu else {}))
-    values = {"service": service, "image": service, "port": port, "gpu_port": port + 1}
+    values = {"service": service, "image": service, "port": port, "gpu_port": port + 1, "artifact": artifact}
     for target, fragments in expected.items():
         printed = make_n(project, target)
         for fragment in fragments:
@@ -223,13 +236,25 @@ def test_default_bake_layout(cookies):
         "tests/test_predict.py",
     ):
         assert (project / name).is_file(), name
-    # The model artifact is copied byte for byte, not rendered.
-    template_model = TEMPLATE / "{{cookiecutter.service_name}}" / "model" / "iris.onnx"
-    assert (project / "model/iris.onnx").read_bytes() == template_model.read_bytes()
+    # The task's example model and its files, copied byte for byte, not rendered; nothing else.
+    examples = TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / "onnx"
+    assert not (project / ".models").exists()
+    shipped = sorted(path.name for path in (project / "model").iterdir())
+    assert shipped == ["example.json", "metadata.json", "model.onnx", "model.onnx.sha256"]
+    for name in shipped:
+        assert (project / "model" / name).read_bytes() == (examples / "classification" / name).read_bytes(), name
     # Runtime dependencies are all pinned.
     for line in (project / "requirements-serve.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             assert re.fullmatch(r"[a-z0-9-]+==[0-9][0-9a-z.]*", line), line
+
+
+def test_regression_bake_ships_the_diabetes_example(cookies):
+    project = bake_ok(cookies, task="regression")
+    assert project.name == "diabetes-progression"
+    examples = TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / "onnx" / "regression"
+    for name in ("example.json", "metadata.json", "model.onnx", "model.onnx.sha256"):
+        assert (project / "model" / name).read_bytes() == (examples / name).read_bytes(), name
 
 
 def test_service_name_derives_from_project_name(cookies):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from bad_requests import CATALOGUE
-from conftest import assert_predicts_known_flowers, free_port, in_ci, run, tool, wait_ready
+from conftest import assert_serves_example, free_port, run, system_tool, tool, wait_ready
 from service import (
     HANG,
     SETOSA,
@@ -125,7 +125,7 @@ def test_the_catalogue_crashed_nothing(server):
     assert server.workers() == server.first_workers
     output = server.output()
     assert "Traceback" not in output and "unhandled error" not in output, output[-5000:]
-    assert_predicts_known_flowers(server.base)
+    assert_serves_example(server.base)
 
 
 # --- 3. soak ---------------------------------------------------------------------------
@@ -181,12 +181,7 @@ def soak(wrk: str, server: Gunicorn, script, requests: int, seconds: float) -> d
 
 @pytest.fixture(scope="module")
 def wrk():
-    found = shutil.which("wrk")
-    if not found:
-        if in_ci():
-            pytest.fail("CI=true but wrk is not installed (apt-get install wrk)")
-        pytest.skip("wrk is not installed (apt-get install wrk)")
-    return found
+    return system_tool("wrk")
 
 
 def test_soak_50k_requests_without_errors_or_worker_memory_growth(service_venv, wrk, tmp_path):
@@ -236,7 +231,7 @@ def test_kill_9_of_a_worker_under_load_loses_at_most_its_requests(service_venv, 
         replaced_seconds = time.monotonic() - killed_at
         time.sleep(2.5)
         load.stop()
-        assert_predicts_known_flowers(server.base)
+        assert_serves_example(server.base)
         output = server.output()
         code, _ = server.terminate()
     failures = load.failures()
@@ -293,7 +288,7 @@ def test_hung_prediction_is_cut_off_and_its_worker_replaced_while_others_serve(s
         assert len(cut) == 1, server.output()[-5000:]
         victim = int(cut[0])
         replacement = server.wait_workers(2, timeout=5, exclude=(victim,))
-        assert_predicts_known_flowers(server.base)
+        assert_serves_example(server.base)
         output = server.output()
         code, _ = server.terminate()
     print(
@@ -379,7 +374,7 @@ def test_docker_stop_drains_and_exits_0(engine, default_image):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, timeout=120)
-        assert_predicts_known_flowers(base)
+        assert_serves_example(base)
         load = Load(port, clients=THREADS, seconds=30).start()
         time.sleep(1)
         started = time.monotonic()
@@ -407,24 +402,24 @@ def test_docker_stop_drains_and_exits_0(engine, default_image):
 @pytest.mark.parametrize("fault", ["missing", "truncated", "truncated-with-checksum", "checksum-mismatch"])
 def test_bad_model_file_never_gets_ready_and_says_why_once(service_venv, tmp_path, fault):
     project, python = service_venv
-    model = tmp_path / "model" / "iris.onnx"
+    model = tmp_path / "model" / "model.onnx"
     model.parent.mkdir()
-    shutil.copy(project / "model" / "iris.onnx", model)
-    shutil.copy(project / "model" / "iris.onnx.sha256", model.parent / "iris.onnx.sha256")
+    shutil.copy(project / "model" / "model.onnx", model)
+    shutil.copy(project / "model" / "model.onnx.sha256", model.parent / "model.onnx.sha256")
     data = model.read_bytes()
     if fault == "missing":
         model.unlink()
         reason = short = "model file not found"
     elif fault == "truncated":
         model.write_bytes(data[: len(data) // 2])
-        (model.parent / "iris.onnx.sha256").unlink()
+        (model.parent / "model.onnx.sha256").unlink()
         reason = short = "not a loadable ONNX model"
     elif fault == "truncated-with-checksum":
         model.write_bytes(data[: len(data) // 2])
         reason = short = "does not match"
     else:
-        (model.parent / "iris.onnx.sha256").write_text("0" * 64 + "  iris.onnx\n")
-        reason = f"does not match {'0' * 64} recorded in iris.onnx.sha256"
+        (model.parent / "model.onnx.sha256").write_text("0" * 64 + "  model.onnx\n")
+        reason = f"does not match {'0' * 64} recorded in model.onnx.sha256"
         short = "does not match"
     with Gunicorn(project, python, tmp_path, model_path=model) as server:
         deadline = time.monotonic() + 60

@@ -11,7 +11,7 @@ import re
 
 import pytest
 from bad_requests import CATALOGUE
-from conftest import assert_predicts_known_flowers, free_port, run, wait_ready
+from conftest import assert_serves_example, free_port, run, wait_ready
 from service import SETOSA, Answer, Gunicorn, assert_no_leak, leak_patterns, post_json, request_bytes, send_raw
 
 KEY = "k3y-for-the-tests-only"
@@ -133,7 +133,7 @@ def test_container_serves_as_uid_10001_read_only_without_capabilities(engine, de
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, timeout=120)
-        assert_predicts_known_flowers(base)
+        assert_serves_example(base)
         assert get(port, "/healthz").body == b'{"status":"alive"}\n'  # compact: no debug mode
         assert "predictions_total" in get(port, "/metrics").body.decode()  # its temp dir is on the tmpfs
         for bad in CATALOGUE[:12]:

@@ -9,8 +9,8 @@ master and its workers).  Loopback only, bounded in time.
 
 Needs wrk on PATH (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew
 install wrk``).  The payload is the model's example (model/example.json,
-cycled to fill a batch).  Standard library and the service's own settings;
-the template's own benchmark (benchmarks/ in the template repository)
+cycled to fill a batch; MODEL_PATH's, if set).  Standard library only; the
+template's own benchmark (benchmarks/ in the template repository)
 imports these helpers.
 """
 
@@ -29,8 +29,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from example import read_example
-from settings import load_settings
+from example import MODEL_FILE, read_example
 
 HERE = Path(__file__).resolve().parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -70,7 +69,7 @@ def free_port() -> int:
 
 def predict_body(batch: int) -> bytes:
     """``batch`` instances of the served model's example, cycled."""
-    instances = read_example(load_settings().model_path).instances
+    instances = read_example(Path(os.environ.get("MODEL_PATH", MODEL_FILE))).instances
     rows = [instances[i % len(instances)] for i in range(batch)]
     return json.dumps({"instances": rows}).encode()
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXAMPLE_FILE = "example.json"
+# The model the project ships (train.py's output), MODEL_PATH's default in settings.py.
+MODEL_FILE = Path(__file__).resolve().parent / "model" / "{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}"
 
 
 @dataclass(frozen=True)

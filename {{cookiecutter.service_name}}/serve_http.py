@@ -83,9 +83,9 @@ def openapi_document(app: Flask, settings: Settings) -> dict:
     return build_openapi(app, info, bool(settings.api_key), limits, examples)
 
 
-def register_request_hooks(app: Flask, api_key: str) -> None:
-    """Request ID and API key before every request; metrics and the access line after it."""
-    key = api_key.encode() if api_key else None
+def register_request_hooks(app: Flask, secret: str) -> None:
+    """Request ID and API key (``secret``, if set) before every request; metrics and the access line after it."""
+    api_key = secret.encode() if secret else None
     # Routes anyone may call when API_KEY is set: those their views mark public (probes, the scraper).
     open_routes = frozenset(
         rule.rule for rule in app.url_map.iter_rules() if getattr(app.view_functions[rule.endpoint], "public", False)
@@ -96,11 +96,11 @@ def register_request_hooks(app: Flask, api_key: str) -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        if key is not None and request.path not in open_routes:
+        if api_key is not None and request.path not in open_routes:
             supplied = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix(
                 "Bearer "
             )
-            if not hmac.compare_digest(supplied.encode(), key):
+            if not hmac.compare_digest(supplied.encode(), api_key):
                 raise ApiError(
                     401,
                     "unauthorized",

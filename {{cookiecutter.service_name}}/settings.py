@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-HERE = Path(__file__).resolve().parent
+from example import MODEL_FILE
 
 
 def default_workers() -> int:
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
     max_batch_size: int = Field(256, ge=1, le=100_000, description="Most instances in one request (413 above).")
 {%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] %}
-    model_path: Path = Field(HERE / "model" / "{{ framework.artifact }}", description="Model file to serve ({{ framework.runtime }}).")
+    model_path: Path = Field(MODEL_FILE, description="Model file to serve ({{ framework.runtime }}).")
     model_threads: int = Field(1, ge=0, le=64, description="{{ framework.runtime }} threads per worker (0: one per core).")
 {%- if cookiecutter.model_framework == "sklearn" %}
     model_trusted_types: str = Field(

@@ -1,0 +1,107 @@
+"""Bring your own model, as the generated README says, literally.
+
+Each case trains a model in a data scientist's environment (its own venv from
+tests/requirements-swap.txt: scikit-learn, skl2onnx, CPU torch), runs the
+README's recipe blocks verbatim in the baked project, and then the project's
+own, unchanged `make test`, `make smoke` (against a real gunicorn) and a
+short `make bench` must pass on the swapped-in model.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE, assert_serves_example, example_of, run, system_tool
+from service import Gunicorn
+
+SWAP_REQUIREMENTS = TEMPLATE / "tests" / "requirements-swap.txt"
+
+# The training code a data scientist brings: it leaves a fitted `model` (or `net`) and its rows `X`.
+WINE_CLASSIFIER = """
+from sklearn.datasets import load_wine
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+X, y = load_wine(return_X_y=True)
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+"""
+DIABETES_REGRESSOR = """
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import RandomForestRegressor
+
+X, y = load_diabetes(return_X_y=True)
+model = RandomForestRegressor(n_estimators=20, max_depth=6, random_state=0).fit(X, y)
+"""
+TORCH_MLP = """
+import torch
+from sklearn.datasets import load_wine
+
+torch.manual_seed(0)
+data, target = load_wine(return_X_y=True)
+X = (data - data.mean(axis=0)) / data.std(axis=0)
+net = torch.nn.Sequential(torch.nn.Linear(13, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3))  # logits out
+optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+inputs, labels = torch.tensor(X, dtype=torch.float32), torch.tensor(target)
+for _ in range(200):
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(net(inputs), labels).backward()
+    optimizer.step()
+"""
+# (id, the task of the bake it goes into, training code, README recipe block, what the model must look like)
+CASES = [
+    pytest.param("classification", WINE_CLASSIFIER, "scikit-learn (skl2onnx)", (13, 3), id="sklearn-wine-classifier"),
+    pytest.param("regression", DIABETES_REGRESSOR, "scikit-learn (skl2onnx)", (10, 1), id="sklearn-diabetes-regressor"),
+    pytest.param("classification", TORCH_MLP, "PyTorch (torch.onnx.export)", (13, 3), id="torch-mlp-classifier"),
+]
+
+
+@pytest.fixture(scope="session")
+def data_scientist_python(tmp_path_factory) -> Path:
+    """A venv with the training side's packages (CPU torch), apart from the service's."""
+    venv = tmp_path_factory.mktemp("swap-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    run([python, "-m", "pip", "install", "-q", "-r", SWAP_REQUIREMENTS], timeout=1800)
+    return python
+
+
+def recipe(readme: str, title: str) -> str:
+    """The README's python block whose first line is ``# recipe: <title>``."""
+    blocks = re.findall(r"^```python\n(# recipe: [^\n]*\n.*?)^```$", readme, re.M | re.S)
+    found = [block for block in blocks if block.startswith(f"# recipe: {title}\n")]
+    assert len(found) == 1, f"README has {len(found)} recipe blocks titled {title!r}"
+    return found[0]
+
+
+@pytest.mark.parametrize(("task", "training", "export", "shape"), CASES)
+def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_scientist_python, tmp_path):
+    project, python = bake_with_venv(task)
+    system_tool("wrk")  # make bench's load generator
+    shipped = tmp_path / "shipped-model"
+    shutil.copytree(project / "model", shipped)
+    try:
+        readme = (project / "README.md").read_text()
+        script = training + recipe(readme, export) + recipe(readme, "example, metadata and checksum")
+        (tmp_path / "bring_my_model.py").write_text(script)
+        run([data_scientist_python, tmp_path / "bring_my_model.py"], cwd=project, timeout=600)
+        example = example_of(project)
+        assert (len(example["instances"][0]), len(example["outputs"][0])) == shape
+
+        tests = run(["make", "--no-print-directory", "test"], cwd=project, check=False, timeout=900)
+        assert tests.returncode == 0 and " passed" in tests.stdout, tests.stdout[-5000:] + tests.stderr
+        with Gunicorn(project, python, tmp_path) as server:
+            server.wait_ready()
+            assert_serves_example(server.base, project)
+            smoke = run(["make", "--no-print-directory", "smoke", f"PORT={server.port}"], cwd=project, check=False)
+            assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        bench_flags = "BENCH_FLAGS=--workers 1 --duration 1 --warmup 0 --batch 1 8"
+        bench = run(["make", "--no-print-directory", "bench", bench_flags], cwd=project, check=False, timeout=300)
+        assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr
+        print(f"\n{export} -> {task} bake: make test, make smoke and make bench pass\n{bench.stdout[-600:]}")
+    finally:  # the bake is shared by the session: put its own model back
+        shutil.rmtree(project / "model")
+        shutil.copytree(shipped, project / "model")
