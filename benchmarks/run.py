@@ -62,11 +62,14 @@ def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
 # --- setup ----------------------------------------------------------------------------------------
 
 
-def bake() -> Path:
+def bake(framework: str) -> Path:
+    """The default answers with this model_framework (and this machine's Python, whose wheels the venv gets)."""
     out = WORK / "bake"
     shutil.rmtree(out, ignore_errors=True)
     cookiecutter = Path(sys.executable).with_name("cookiecutter")
-    run([cookiecutter, "--no-input", "--output-dir", out, ROOT])
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    answers = [f"model_framework={framework}", "include_gpu=no", f"python_version={python}"]
+    run([cookiecutter, "--no-input", "--output-dir", out, ROOT, *answers])
     return out / "iris-classifier"
 
 
@@ -201,6 +204,13 @@ class Bench:
                 say(f"  PRELOAD={preload:<5} {workers} worker(s): {total:5.0f} MiB PSS (master, workers: {each})")
         return found
 
+    def build_flags(self) -> list[str]:
+        """PyTorch's CPU wheel index: TORCH_INDEX_URL when set (a loopback mirror needs the host network)."""
+        index = os.environ.get("TORCH_INDEX_URL")
+        if self.args.framework != "pytorch" or not index:
+            return []
+        return ["--network", "host", "--build-arg", f"TORCH_INDEX_URL={index}"]
+
     def container(self) -> dict | None:
         sys.path.insert(0, str(ROOT))
         try:
@@ -219,14 +229,14 @@ class Bench:
         base = "python:{}-slim".format(json.loads((ROOT / "cookiecutter.json").read_text())["python_version"][0])
         try:
             started = time.perf_counter()
-            engine.docker("build", "--no-cache", "-f", "Dockerfile.cpu", "-t", f"{tag}:cold", ".", cwd=project,
+            engine.docker("build", *self.build_flags(), "--no-cache", "-f", "Dockerfile.cpu", "-t", f"{tag}:cold", ".", cwd=project,
                           timeout=self.args.build_timeout)  # fmt: skip
             found["cold_build_s"] = time.perf_counter() - started
             say(f"  cold build (--no-cache): {found['cold_build_s']:.1f} s  [{engine.kind}]")
             with (project / "serve_http.py").open("a") as source:
                 source.write("# a code-only change\n")
             started = time.perf_counter()
-            engine.docker("build", "-f", "Dockerfile.cpu", "-t", f"{tag}:code", ".", cwd=project,
+            engine.docker("build", *self.build_flags(), "-f", "Dockerfile.cpu", "-t", f"{tag}:code", ".", cwd=project,
                           timeout=self.args.build_timeout)  # fmt: skip
             found["rebuild_s"] = time.perf_counter() - started
             say(f"  rebuild after a code-only change: {found['rebuild_s']:.1f} s "
@@ -373,6 +383,8 @@ def main() -> int:
     parser.add_argument("--max-batch", type=int, default=256, help="MAX_BATCH_SIZE of the service (256)")
     parser.add_argument("--no-container", action="store_true", help="skip the image build and container start")
     parser.add_argument("--build-timeout", type=float, default=600, help="seconds allowed per image build (600)")
+    frameworks = list(json.loads((ROOT / "cookiecutter.json").read_text())["_frameworks"])
+    parser.add_argument("--framework", choices=frameworks, default=frameworks[0], help="model_framework to bake (onnx)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit(
@@ -381,7 +393,7 @@ def main() -> int:
 
     started = time.perf_counter()
     WORK.mkdir(exist_ok=True)
-    project = bake()
+    project = bake(args.framework)
     python = service_venv(project)
     machine = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -17,6 +17,9 @@ INCLUDE_GPU = {{ cookiecutter.include_gpu | string | jsonify }}.lower() == "true
 PORT = {{ cookiecutter.port | string | jsonify }}
 TASK = {{ cookiecutter.task | string | jsonify }}
 CI = {{ cookiecutter.ci | string | jsonify }}
+FRAMEWORK = {{ cookiecutter.model_framework | string | jsonify }}
+# cookiecutter.json's _frameworks: each framework's adapter module, among others.
+FRAMEWORKS = {{ cookiecutter._frameworks | jsonify }}
 
 GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
 # Cookiecutter renders every directory of the template: these go afterwards.
@@ -26,11 +29,19 @@ CI_PATHS = {"github": ".github", "gitlab": ".gitlab-ci.yml"}
 
 
 def install_example_model() -> None:
-    """The task's example model, its checksum, metadata.json and example.json go to model/."""
+    """The framework's example model for the task, its checksum, metadata.json and example.json go to model/."""
     Path("model").mkdir(exist_ok=True)
-    for source in sorted(Path(".models", TASK).iterdir()):
+    for source in sorted(Path(".models", FRAMEWORK, TASK).iterdir()):
         source.rename(Path("model", source.name))
     shutil.rmtree(".models")
+
+
+def remove_other_frameworks() -> None:
+    """Only this framework's adapter and its tests stay (tests/test_<module>.py)."""
+    for name, framework in FRAMEWORKS.items():
+        if name != FRAMEWORK:
+            Path(f"{framework['module']}.py").unlink()
+            Path("tests", f"test_{framework['module']}.py").unlink(missing_ok=True)
 
 
 def remove_unused_files() -> None:
@@ -80,6 +91,7 @@ Generated {path}/. Next steps:
 
 if __name__ == "__main__":
     install_example_model()
+    remove_other_frameworks()
     remove_unused_files()
     remove_unchosen_ci()
     print_next_steps()

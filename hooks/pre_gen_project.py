@@ -15,6 +15,9 @@ from pathlib import Path
 
 # Every answer, as cookiecutter rendered this script with them.
 ANSWERS = json.loads({{ cookiecutter | jsonify | jsonify }})
+# cookiecutter.json's _frameworks: per framework, the Pythons it has wheels
+# for and the CUDA versions of its GPU build (none: no GPU image).
+FRAMEWORKS = ANSWERS["_frameworks"]
 
 # Docker image and container names, and a portable directory name: lowercase
 # alphanumerics joined by single separators, at most 63 characters.
@@ -92,6 +95,29 @@ def check_system_packages(value: str) -> None:
             )
 
 
+def check_framework_support(framework: str, python: str, gpu: bool, cuda: str) -> None:
+    """The chosen framework must have wheels for the Python and, with GPU support, a CUDA build."""
+    if framework not in FRAMEWORKS:
+        raise InvalidAnswer("model_framework", framework, f"it must be one of {', '.join(FRAMEWORKS)}")
+    support = FRAMEWORKS[framework]
+    if python not in support["python"]:
+        raise InvalidAnswer(
+            "python_version",
+            python,
+            f"model_framework={framework} supports Python {', '.join(support['python'])}",
+        )
+    if gpu and not support["cuda"]:
+        raise InvalidAnswer(
+            "include_gpu", "yes", f"model_framework={framework} has no GPU build; answer include_gpu=no"
+        )
+    if gpu and cuda not in support["cuda"]:
+        raise InvalidAnswer(
+            "cuda_version",
+            cuda,
+            f"model_framework={framework}'s GPU build supports CUDA {', '.join(support['cuda'])}",
+        )
+
+
 def template_questions() -> dict:
     """The questions as the template asks them: a list is a choice question (its
     allowed answers), a boolean a yes/no one.
@@ -119,6 +145,9 @@ def validate(answers: dict, questions: dict) -> None:
     check_questions(answers, questions)
     check_port(str(answers["port"]), check_boolean("include_gpu", answers["include_gpu"]))
     check_system_packages(str(answers["system_packages"]))
+    check_framework_support(
+        str(answers["model_framework"]), str(answers["python_version"]), answers["include_gpu"], str(answers["cuda_version"])
+    )
 
 
 def main() -> int:

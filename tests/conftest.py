@@ -80,7 +80,8 @@ def wait_ready(base_url: str, timeout: float = 60, process: subprocess.Popen | N
 
 def example_of(project: Path | None = None) -> dict:
     """A bake's example (by default, the default task's): instances, the outputs they must give, the tolerance."""
-    model_dir = project / "model" if project else TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / TASKS[0]
+    default = TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / DEFAULTS["model_framework"][0] / TASKS[0]
+    model_dir = project / "model" if project else default
     return json.loads((model_dir / "example.json").read_text())
 
 

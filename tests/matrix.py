@@ -14,6 +14,7 @@ from conftest import DEFAULTS
 
 # Question -> the answers the matrix goes through (choice lists come from cookiecutter.json).
 MATRIX_ANSWERS: dict[str, tuple[str, ...]] = {
+    "model_framework": tuple(DEFAULTS["model_framework"]),
     "task": tuple(DEFAULTS["task"]),
     "python_version": tuple(DEFAULTS["python_version"]),
     "include_gpu": ("yes", "no"),
@@ -23,16 +24,22 @@ MATRIX_ANSWERS: dict[str, tuple[str, ...]] = {
 
 
 def supported(answers: dict[str, str]) -> bool:
+    """What the pre-gen hook accepts: the framework's Pythons and CUDA builds (cookiecutter.json's _frameworks)."""
+    framework = DEFAULTS["_frameworks"][answers["model_framework"]]
+    if answers["python_version"] not in framework["python"]:
+        return False
+    if answers["include_gpu"] == "yes":
+        return answers["cuda_version"] in framework["cuda"]
     # Without GPU the CUDA answer is unused: one row, not one per CUDA version.
-    return answers["include_gpu"] == "yes" or answers["cuda_version"] == MATRIX_ANSWERS["cuda_version"][0]
+    return answers["cuda_version"] == MATRIX_ANSWERS["cuda_version"][0]
 
 
 def matrix_id(answers: dict[str, str]) -> str:
-    """E.g. classification-py3.13-gpu-cuda13.0.1-ci-github; a new question adds -question-answer."""
+    """E.g. onnx-classification-py3.13-gpu-cuda13.0.1-ci-github; a new question adds -question-answer."""
     gpu = f"gpu-cuda{answers['cuda_version']}" if answers["include_gpu"] == "yes" else "cpu"
-    named = ("task", "python_version", "include_gpu", "cuda_version")
+    named = ("model_framework", "task", "python_version", "include_gpu", "cuda_version")
     others = [f"{question}-{value}" for question, value in answers.items() if question not in named]
-    return "-".join([answers["task"], f"py{answers['python_version']}", gpu, *others])
+    return "-".join([answers["model_framework"], answers["task"], f"py{answers['python_version']}", gpu, *others])
 
 
 def _rows() -> list[dict[str, str]]:

@@ -17,6 +17,9 @@ from conftest import CUDA_VERSIONS, DEFAULTS, PYTHON_VERSIONS, TEMPLATE, UNRENDE
 from matrix import MATRIX
 from pipelines import CI_FILES, validate_ci_file
 
+# The example models are binary files, copied as they are (one suffix per framework).
+FRAMEWORKS = DEFAULTS["_frameworks"]
+MODEL_SUFFIXES = tuple("." + framework["artifact"].rsplit(".", 1)[1] for framework in FRAMEWORKS.values())
 # What only the iris example may mention: none of it in a regression bake.
 IRIS = re.compile(r"iris|setosa|versicolor|virginica|sepal|petal|flower", re.IGNORECASE)
 # Free-text answers that stress rendering: quotes, backslashes, non-ASCII,
@@ -64,14 +67,14 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-up": ["docker compose up -d --build"],
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
-    "smoke": ["curl", "/readyz", "example.py model/model.onnx", "--fail-with-body", "-X POST", "/predict"],
+    "smoke": ["curl", "/readyz", "example.py model/{artifact}", "--fail-with-body", "-X POST", "/predict"],
     "push": ["make push needs REGISTRY", "docker tag {image}:latest", "docker push"],
     "pre-commit": ["pre-commit run --all-files"],
     "template-check": ["cruft check"],
     "dev": ["HOST=127.0.0.1", "python start.py --reload"],
     "test": ["pytest"],
     "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
-    "train": ["requirements-train.txt", "train.py --output model/model.onnx"],
+    "train": ["requirements-train.txt", "train.py --output model/{artifact}"],
 }
 GPU_TARGETS_WITH_COMMANDS = {
     "build-gpu": ["docker build", "-f Dockerfile.gpu", "-t {image}-gpu:latest"],
@@ -94,14 +97,14 @@ def check_project(project, answers: dict) -> None:
 
     # No template leftovers anywhere (the model is binary and copied as-is).
     for path in files:
-        if path.suffix != ".onnx":
+        if path.suffix not in MODEL_SUFFIXES:
             match = UNRENDERED.search(path.read_text())
             assert match is None, f"{path.relative_to(project)}: unrendered {match.group(0)!r}"
 
     # A regression bake knows nothing of the classification example.
     if answers.get("task") == "regression":
         for path in files:
-            if path.suffix != ".onnx":
+            if path.suffix not in MODEL_SUFFIXES:
                 match = IRIS.search(path.read_text())
                 assert match is None, f"{path.relative_to(project)}: {match.group(0)!r} in a regression bake"
         assert "label" not in (project / "schemas.py").read_text()
@@ -124,7 +127,7 @@ def check_project(project, answers: dict) -> None:
     check_compose(yaml.safe_load((project / "compose.yaml").read_text()), service, port, gpu)
     for dockerfile in ["Dockerfile.cpu"] + (["Dockerfile.gpu"] if gpu else []):
         check_dockerfile(project / dockerfile, answers)
-    check_makefile(project, service, port, gpu)
+    check_makefile(project, service, port, gpu, FRAMEWORKS[answers.get("model_framework", "onnx")]["artifact"])
     check_ci(project, answers.get("ci", DEFAULTS["ci"][0]))
 
 
@@ -206,9 +209,9 @@ def make_n(project, target: str, **variables) -> str:
     return run(args, cwd=project).stdout
 
 
-def check_makefile(project, service: str, port: int, gpu: bool) -> None:
+def check_makefile(project, service: str, port: int, gpu: bool, artifact: str) -> None:
     expected = dict(MAKE_TARGETS_WITH_COMMANDS, **(GPU_TARGETS_WITH_COMMANDS if gpu else {}))
-    values = {"service": service, "image": service, "port": port, "gpu_port": port + 1}
+    values = {"service": service, "image": service, "port": port, "gpu_port": port + 1, "artifact": artifact}
     for target, fragments in expected.items():
         printed = make_n(project, target)
         for fragment in fragments:
@@ -256,7 +259,7 @@ def test_default_bake_layout(cookies):
     ):
         assert (project / name).is_file(), name
     # The task's example model and its files, copied byte for byte, not rendered; nothing else.
-    examples = TEMPLATE / "{{cookiecutter.service_name}}" / ".models"
+    examples = TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / "onnx"
     assert not (project / ".models").exists()
     shipped = sorted(path.name for path in (project / "model").iterdir())
     assert shipped == ["example.json", "metadata.json", "model.onnx", "model.onnx.sha256"]
@@ -290,7 +293,7 @@ def test_dockerfiles_follow_one_pattern(cookies):
 def test_regression_bake_ships_the_diabetes_example(cookies):
     project = bake_ok(cookies, task="regression")
     assert project.name == "diabetes-progression"
-    examples = TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / "regression"
+    examples = TEMPLATE / "{{cookiecutter.service_name}}" / ".models" / "onnx" / "regression"
     for name in ("example.json", "metadata.json", "model.onnx", "model.onnx.sha256"):
         assert (project / "model" / name).read_bytes() == (examples / name).read_bytes(), name
 

@@ -9,7 +9,7 @@ served outputs may be from them (absolute and relative).  train.py writes
 it; when you swap the model, write yours (see the README).  The tests,
 ``make smoke``, ``make bench`` and the OpenAPI examples all read it:
 
-    python3 example.py model/model.onnx    # {"instances": [...]}: make smoke's body (standard library only)
+    python3 example.py model/{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}    # {"instances": [...]}: make smoke's body (standard library only)
 """
 
 import json
@@ -19,7 +19,7 @@ from pathlib import Path
 
 EXAMPLE_FILE = "example.json"
 # The model the project ships (train.py's output), MODEL_PATH's default in settings.py.
-MODEL_FILE = Path(__file__).resolve().parent / "model" / "model.onnx"
+MODEL_FILE = Path(__file__).resolve().parent / "model" / "{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ bind = settings.bind
 wsgi_app = "serve_http:app"
 workers = settings.workers
 # gthread: keep-alive connections and a few requests in flight per worker
-# without a thread per core; inference itself runs one ONNX thread per worker.
+# without a thread per core; inference itself runs MODEL_THREADS (1) per worker.
 worker_class = "gthread"
 threads = settings.threads
 timeout = settings.timeout
@@ -105,9 +105,10 @@ def child_exit(server, worker) -> None:
 def worker_exit(server, worker) -> None:
     """End the worker without running C++ static destructors.
 
-    ONNX Runtime, imported in the master when the app is preloaded, leaves a
-    thread there; in a forked worker its exit-time destructors wait for that
-    thread, which does not exist in the child, and the worker hangs or aborts.
+    A model runtime imported in the master when the app is preloaded (ONNX
+    Runtime, for one) may leave a thread there; in a forked worker its
+    exit-time destructors wait for that thread, which does not exist in the
+    child, and the worker hangs or aborts.
     By now the worker has drained its requests: flush the logs and leave with
     the exit code gunicorn was about to use.
     """

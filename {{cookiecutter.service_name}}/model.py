@@ -1,8 +1,9 @@
 """Loading the served model: the file's integrity, its metadata.json, its adapter.
 
-The contract every model meets is in model_contract.py; the ONNX adapter in
-onnx_model.py.  ``load_model`` is the one entry the app calls, once per
-process (app_state.load_state).  Beside the model file it reads:
+{%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] %}
+The contract every model meets is in model_contract.py; this service's
+adapter ({{ framework.runtime }}) in {{ framework.module }}.py.  ``load_model``
+is the one entry the app calls, once per process (app_state.load_state).  Beside the model file it reads:
 
 * ``<file>.sha256`` (``sha256sum`` format): the file must match it.  Without
   it the model is served with a warning that its integrity was not checked.
@@ -19,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from model_contract import DeclaredMetadata, Model, ModelLoadError, Task
-from onnx_model import OnnxModel
+from {{ framework.module }} import {{ framework.adapter }}
 
 # The task this service was generated for (the template's `task` answer).
 TASK: Task = {{ cookiecutter.task | jsonify }}  # fmt: skip
@@ -95,4 +96,4 @@ def load_model(path: Path, threads: int = 1, task: Task = TASK) -> tuple[Model, 
     """The model behind the contract, and its file's SHA-256; ``ModelLoadError`` says why not."""
     path = Path(path)
     digest = verified_sha256(path)
-    return OnnxModel.load(path, threads, declared_metadata(path, task)), digest
+    return {{ framework.adapter }}.load(path, threads, declared_metadata(path, task)), digest

@@ -2,9 +2,10 @@
 
 To serve your own model you replace one of two things:
 
-* **the model file** (the usual case): drop an ONNX file in ``model/model.onnx``
+{%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] %}
+* **the model file** (the usual case): drop yours in ``model/{{ framework.artifact }}``
   with its example (``model/example.json``) and, optionally, ``model/metadata.json``;
-  ``onnx_model.py`` reads everything else from the graph (see the README's
+  ``{{ framework.module }}.py`` reads everything else from the model (see the README's
   "Bring your own model").
 * **the adapter** (another runtime): write a class with the three members
   below in its own module and return it from ``model.load_model``.
@@ -79,7 +80,7 @@ class ModelMetadata:
     # and ("probabilities" | "values", FP32, (-1, width)).
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
-    platform: str  # what runs it, e.g. "onnxruntime"
+    platform: str  # what runs it, e.g. "onnxruntime", "scikit-learn", "xgboost", "pytorch"
 
     @property
     def n_features(self) -> int:
@@ -126,3 +127,51 @@ class Model(Protocol):
     def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "Model": ...
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+def describe(
+    path: Path,
+    declared: DeclaredMetadata,
+    platform: str,
+    n_features: int,
+    warm_up: np.ndarray,
+    *,
+    labels: tuple[str, ...] | None = None,
+    feature_names: tuple[str, ...] | None = None,
+    default_name: str | None = None,
+) -> ModelMetadata:
+    """The metadata of a model whose predict() gave ``warm_up`` for one row of zeros.
+
+    ``labels`` and ``feature_names`` are what the adapter read from the model
+    (None if it says nothing); ``metadata.json`` overrides both.  Raises
+    ``ModelLoadError`` when the output fits neither the task nor the labels.
+    """
+    if warm_up.ndim != 2 or warm_up.shape[0] != 1:
+        raise ModelLoadError(path, f"one row in gave an output of shape {list(warm_up.shape)}, not one row out")
+    width = warm_up.shape[1]
+    names = declared.feature_names or feature_names or tuple(f"f{i}" for i in range(n_features))
+    if len(names) != n_features:
+        raise ModelLoadError(path, f"{len(names)} feature names for a model of {n_features} features")
+    chosen: tuple[str, ...] = ()
+    if declared.task == "classification":
+        if width < 2:
+            raise ModelLoadError(
+                path,
+                f"the model gives {width} score per row, a classifier one per class (a regressor needs a service "
+                "generated with task=regression)",
+            )
+        chosen = declared.labels or labels or tuple(str(i) for i in range(width))
+        if len(chosen) != width:
+            source = "metadata.json lists" if declared.labels else "the model names"
+            raise ModelLoadError(path, f"{source} {len(chosen)} labels but the model gives {width} class scores")
+    inputs, outputs = io_tensors(declared.task, n_features, width)
+    return ModelMetadata(
+        name=declared.name or default_name or path.stem,
+        version=declared.version or "unknown",
+        task=declared.task,
+        feature_names=names,
+        labels=chosen,
+        inputs=inputs,
+        outputs=outputs,
+        platform=platform,
+    )

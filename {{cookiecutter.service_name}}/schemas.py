@@ -82,7 +82,7 @@ class MetadataResponse(BaseModel):
     name: str
     version: str
     task: str
-    platform: str = Field(description="What runs the model, e.g. onnxruntime.")
+    platform: str = Field(description="What runs the model, e.g. {{ cookiecutter._frameworks[cookiecutter.model_framework].runtime }}.")
     sha256: str = Field(description="SHA-256 of the served model file.")
     feature_names: list[str] = Field(description="The input columns, in order.")
 {%- if classification %}

@@ -52,9 +52,25 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
     max_batch_size: int = Field(256, ge=1, le=100_000, description="Most instances in one request (413 above).")
-    model_path: Path = Field(MODEL_FILE, description="ONNX model file to serve.")
-    model_threads: int = Field(1, ge=0, le=64, description="ONNX Runtime threads per worker (0: one per core).")
+{%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] %}
+    model_path: Path = Field(MODEL_FILE, description="Model file to serve ({{ framework.runtime }}).")
+    model_threads: int = Field(1, ge=0, le=64, description="{{ framework.runtime }} threads per worker (0: one per core).")
+{%- if cookiecutter.model_framework == "sklearn" %}
+    model_trusted_types: str = Field(
+        "", description="Comma-separated types a skops file may hold beyond skops' defaults (checked by you)."
+    )
+    model_allow_pickle: bool = Field(
+        False, description="Load joblib/pickle files, which run any code they contain (trusted files only)."
+    )
+{%- endif %}
     api_key: str = Field("", description="When set, required by every route but health, readiness and metrics.")
+
+{%- if cookiecutter.model_framework == "sklearn" %}
+
+    @property
+    def trusted_types(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.model_trusted_types.split(",") if name.strip())
+{%- endif %}
 
     @property
     def bind(self) -> str:

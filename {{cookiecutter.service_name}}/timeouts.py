@@ -2,7 +2,7 @@
 
 gunicorn replaces a worker when its main loop stops sending heartbeats.  A
 gthread worker's main loop keeps beating while one of its request threads is
-stuck (ONNX Runtime releases the GIL while it runs), so a hung prediction would
+stuck (the model runtime releases the GIL while it runs), so a hung prediction would
 hold its thread, and its caller, forever.  gunicorn.conf.py starts ``watch()``
 in every worker: once a prediction has run longer than TIMEOUT it logs one
 line and ends the worker, and gunicorn starts a new one, just as it does for a

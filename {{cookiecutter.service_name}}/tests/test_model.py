@@ -4,7 +4,7 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE, MODEL
+from conftest import EXAMPLE, MODEL, make_client
 
 from model import load_model
 from model_contract import ModelLoadError
@@ -30,7 +30,7 @@ def test_metadata_describes_the_tensors():
 
 def test_missing_file(tmp_path):
     with pytest.raises(ModelLoadError, match="model file not found") as error:
-        load_model(tmp_path / "absent.onnx")
+        load_model(tmp_path / "absent" / MODEL.name)
     assert str(tmp_path) in str(error.value)  # the log line names the file
 
 
@@ -43,9 +43,24 @@ def test_truncated_file_fails_its_checksum(model_copy):
 def test_truncated_file_without_checksum_is_not_loadable(model_copy):
     model_copy.with_name(model_copy.name + ".sha256").unlink()
     model_copy.write_bytes(model_copy.read_bytes()[:300])
-    with pytest.raises(ModelLoadError, match="not a loadable ONNX model") as error:
+    with pytest.raises(ModelLoadError, match="not a loadable") as error:
         load_model(model_copy)
     assert str(model_copy.parent) not in error.value.reason  # the reason reaches /readyz: no paths
+
+
+def test_corrupted_file_gives_503_with_the_reason(model_copy):
+    """A damaged model never crash-loops the service: it starts, and /readyz says why it is not ready."""
+    model_copy.with_name(model_copy.name + ".sha256").unlink()
+    data = bytearray(model_copy.read_bytes())
+    data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)  # the second half zeroed
+    model_copy.write_bytes(bytes(data))
+    client = make_client(model_path=model_copy)
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/readyz")
+    assert response.status_code == 503, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "not_ready" and body["reason"].startswith("not a loadable"), body
+    assert str(model_copy.parent) not in body["reason"]
 
 
 def test_checksum_mismatch(model_copy):

@@ -73,7 +73,7 @@ def test_real_responses_match_the_document(client, method, path, body):
 
 
 def test_not_ready_and_unauthorized_responses_match_the_document(tmp_path):
-    client = make_client(model_path=tmp_path / "absent.onnx")
+    client = make_client(model_path=tmp_path / "absent.model")
     document = client.get("/openapi.json").get_json()
     assert_documented(document, "GET", "/readyz", client.get("/readyz"))
     assert_documented(document, "POST", "/predict", client.post("/predict", json={"instance": ROW}))

@@ -14,7 +14,7 @@ def test_healthz_and_readyz_when_the_model_is_loaded(client):
 
 
 def test_not_ready_when_the_model_is_missing(tmp_path):
-    client = make_client(model_path=tmp_path / "absent.onnx")
+    client = make_client(model_path=tmp_path / "absent.model")
     assert client.get("/healthz").status_code == 200
     response = client.get("/readyz")
     assert response.status_code == 503

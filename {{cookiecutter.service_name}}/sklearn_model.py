@@ -1,0 +1,129 @@
+"""The scikit-learn adapter of the model contract (model_contract.py).
+
+Serves any fitted estimator or pipeline: a classifier answers with
+``predict_proba`` (labels from ``classes_``), a regressor with ``predict``;
+feature names come from ``feature_names_in_`` where the model has them.
+
+The file is read with skops (``skops.io.dump`` writes it), which rebuilds
+only the types it is told to trust, never running code from the file.  A
+type outside skops' default trust list is refused at load with its name;
+list it in ``MODEL_TRUSTED_TYPES`` once you have checked it is yours.
+A joblib/pickle file runs whatever code it contains when loaded, so it is
+refused unless ``MODEL_ALLOW_PICKLE=true`` says you trust it.
+"""
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import skops.io
+from threadpoolctl import threadpool_limits
+
+from model_contract import DeclaredMetadata, ModelLoadError, describe
+from settings import load_settings
+
+log = logging.getLogger("service.model")
+
+SKOPS_SUFFIXES = (".skops",)
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+def _read_skops(path: Path, trusted: tuple[str, ...]) -> Any:
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception as error:  # zipfile's, json's and skops' own errors: one line
+        raise ModelLoadError(path, f"not a loadable skops file ({type(error).__name__}: {error})") from error
+    refused = [name for name in untrusted if name not in trusted]
+    if refused:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise ModelLoadError(
+            path,
+            f"untrusted type {refused[0]}{more} in the skops file: if it is yours, add it to MODEL_TRUSTED_TYPES "
+            "(comma-separated)",
+        )
+    try:
+        return skops.io.load(path, trusted=untrusted)
+    except Exception as error:
+        raise ModelLoadError(path, f"not a loadable skops file ({type(error).__name__}: {error})") from error
+
+
+def _read_pickle(path: Path, allowed: bool) -> Any:
+    if not allowed:
+        raise ModelLoadError(
+            path,
+            "pickle/joblib files run any code they contain when loaded: save the model with skops.io.dump, "
+            "or set MODEL_ALLOW_PICKLE=true if you trust this file",
+        )
+    log.warning(
+        "MODEL_ALLOW_PICKLE=true: loading %s with joblib, which runs any code the file contains; "
+        "serve only files you made (skops.io.dump avoids this)",
+        path.name,
+    )
+    import joblib  # scikit-learn's own dependency; only needed on this road
+
+    try:
+        return joblib.load(path)
+    except Exception as error:
+        raise ModelLoadError(path, f"not a loadable pickle ({type(error).__name__}: {error})") from error
+
+
+class SklearnModel:
+    """A fitted scikit-learn estimator behind the contract."""
+
+    platform: ClassVar[str] = "scikit-learn"
+
+    def __init__(self, estimator: Any, classification: bool) -> None:
+        self._estimator = estimator
+        self._predict = estimator.predict_proba if classification else estimator.predict
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._predict(batch), dtype=np.float32).reshape(len(batch), -1)
+
+    @classmethod
+    def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "SklearnModel":
+        settings = load_settings()
+        if path.suffix in SKOPS_SUFFIXES:
+            estimator = _read_skops(path, settings.trusted_types)
+        elif path.suffix in PICKLE_SUFFIXES:
+            estimator = _read_pickle(path, settings.model_allow_pickle)
+        else:
+            raise ModelLoadError(
+                path, f"unknown file type {path.suffix!r}: save the model with skops.io.dump to .skops"
+            )
+        classification = declared.task == "classification"
+        if classification and not hasattr(estimator, "predict_proba"):
+            raise ModelLoadError(
+                path,
+                f"{type(estimator).__name__} has no predict_proba (a classifier answers with class probabilities; "
+                "a regressor needs a service generated with task=regression)",
+            )
+        n_features = getattr(estimator, "n_features_in_", None)
+        if n_features is None:
+            raise ModelLoadError(path, f"{type(estimator).__name__} has no n_features_in_: is it fitted?")
+        # Once per process: BLAS and OpenMP pools sized like the other runtimes' model threads.
+        if threads:
+            threadpool_limits(limits=threads)
+        # The service passes arrays, not data frames: a model fitted on named
+        # columns would warn on every request that the array has no names.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        model = cls(estimator, classification)
+        try:
+            warm_up = model.predict(np.zeros((1, n_features), dtype=np.float32))
+        except Exception as error:  # the estimator's own error: say which, on one line
+            raise ModelLoadError(
+                path, f"the model fails on a row of zeros ({type(error).__name__}: {error})"
+            ) from error
+        names = getattr(estimator, "feature_names_in_", None)
+        classes = getattr(estimator, "classes_", None) if classification else None
+        model.metadata = describe(
+            path,
+            declared,
+            cls.platform,
+            int(n_features),
+            warm_up,
+            labels=tuple(str(c) for c in classes) if classes is not None else None,
+            feature_names=tuple(str(n) for n in names) if names is not None else None,
+        )
+        return model
