@@ -9,9 +9,9 @@ gives every request its ID, API-key check, metrics and access-log line.
 
 import hmac
 import logging
+import os
 import re
 import time
-import uuid
 
 import numpy as np
 from flask import Flask, Response, g, request
@@ -19,10 +19,12 @@ from flask import Flask, Response, g, request
 import api_docs
 import api_ops
 import api_predict
+import batching
 import metrics
 from app_state import ModelState, load_state
 from errors import ApiError, register_error_handlers
 from example import ExampleError, read_example
+from json_provider import OrjsonProvider
 from logs import configure_logging
 from openapi import build_openapi
 from predictions import to_predictions
@@ -51,8 +53,14 @@ def create_app(settings: Settings | None = None, state: ModelState | None = None
     app.config["MAX_BATCH_SIZE"] = settings.max_batch_size
     # OPTIONS gets 405 like any undocumented method, not an empty text/html 200 (no CORS here).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    app.json.sort_keys = False
-    app.extensions["model"] = state or load_state(settings.model_path, settings.model_threads)
+    app.json = OrjsonProvider(app)
+    state = app.extensions["model"] = state or load_state(settings.model_path, settings.model_threads)
+    # What /predict calls: the model itself, or a micro-batcher around it (MICROBATCH_MAX_SIZE).
+    app.extensions["predict"] = (
+        batching.predictor(state.model.predict, settings.microbatch_max_size, settings.microbatch_max_delay_ms)
+        if state.ready
+        else None
+    )
     register_error_handlers(app)
     app.register_blueprint(api_predict.blueprint)
     app.register_blueprint(api_ops.blueprint)
@@ -95,7 +103,7 @@ def register_request_hooks(app: Flask, api_key: str) -> None:
     def start_request() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
         if key is not None and request.path not in open_routes:
             supplied = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix(
                 "Bearer "
