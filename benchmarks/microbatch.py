@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dirty_workers import sequential_latency_ms
+from dirty_workers import sequential_latencies_ms
 from run import WORK, bake, cpu_model, say, service_venv
 
 HERE = Path(__file__).resolve().parent
@@ -63,7 +63,7 @@ def main() -> int:
                 server.wait_workers(1)
                 if name == "off":
                     rows = json.loads(bench.predict_body(1))["instances"] * args.connections
-                    batch_ms.append(sequential_latency_ms(port, json.dumps({"instances": rows}).encode(), 20))
+                    batch_ms += sequential_latencies_ms(port, json.dumps({"instances": rows}).encode(), 40)
                 bench.run_wrk(server, connections=args.connections, seconds=2)  # warm-up
                 load = bench.run_wrk(server, connections=args.connections, seconds=args.seconds)
             results[name].append(load)
@@ -87,14 +87,21 @@ def main() -> int:
             f"| {med([r.p99_ms for r in loads]):.1f} | {sum(r.errors for r in loads)} |"
         )
     speedup = med([r.rps for r in results["on"]]) / med([r.rps for r in results["off"]])
-    bound = args.delay_ms + med(batch_ms)
     p99_on = med([r.p99_ms for r in results["on"]])
+    batch_ms.sort()
+    batch_p50, batch_p99 = med(batch_ms), batch_ms[int(len(batch_ms) * 0.99)]
+    say(
+        f"\nOne batch's compute, as a request of {args.connections} instances one at a time (off): "
+        f"p50 {batch_p50:.1f} ms, p99 {batch_p99:.1f} ms over {len(batch_ms)} requests"
+    )
     say("\n| target | measured | |\n|---|---|---|")
     say(f"| on >= {TARGET_SPEEDUP:g} x off requests/s | {speedup:.1f} x | {'met' if speedup >= 2 else 'MISSED'} |")
-    say(
-        f"| p99 on <= delay + one batch's compute | {p99_on:.1f} ms <= {args.delay_ms:g} + {med(batch_ms):.1f} "
-        f"(a {args.connections}-instance request) = {bound:.1f} ms | {'met' if p99_on <= bound else 'MISSED'} |"
-    )
+    for which, compute in (("p50", batch_p50), ("p99", batch_p99)):
+        bound = args.delay_ms + compute
+        say(
+            f"| p99 on <= delay + one batch's compute ({which}) | {p99_on:.1f} ms vs {args.delay_ms:g} + "
+            f"{compute:.1f} = {bound:.1f} ms | {'met' if p99_on <= bound else 'MISSED'} |"
+        )
     return 0
 
 

@@ -285,6 +285,9 @@ def test_hung_prediction_is_cut_off_and_its_worker_replaced_while_others_serve(s
 
         hanging = threading.Thread(target=hang)
         hanging.start()
+        # Let it reach the model first: with micro-batching, requests that join
+        # its batch share its fate (they end with the worker).
+        time.sleep(0.5)
         served, failed, deadline = 0, [], time.monotonic() + 20
         while hanging.is_alive() and time.monotonic() < deadline:
             try:

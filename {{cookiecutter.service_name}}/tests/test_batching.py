@@ -116,6 +116,25 @@ def test_a_row_without_a_finite_prediction_gets_its_own_422_and_the_others_their
     assert len(wrapped.calls) < 4, wrapped.calls  # the four were not all predicted alone
 
 
+def test_a_hung_batch_does_not_hold_up_the_batches_after_it():
+    never = threading.Event()
+
+    def stalls_on_nines(rows: np.ndarray) -> np.ndarray:
+        if (rows == 9).any():
+            never.wait(10)
+        return rows * 2
+
+    predict = batching.predictor(stalls_on_nines, 64, 5)
+    hung = threading.Thread(target=predict, args=(np.full((1, 2), 9.0, dtype=np.float32),), daemon=True)
+    hung.start()
+    time.sleep(0.2)  # its batch has closed and is stuck in the model
+    started = time.monotonic()
+    np.testing.assert_array_equal(predict(np.ones((1, 2), dtype=np.float32)), np.full((1, 2), 2.0))
+    assert time.monotonic() - started < 2
+    never.set()
+    hung.join(5)
+
+
 HUNG_BATCH = """
 import threading, numpy as np
 import batching, timeouts
