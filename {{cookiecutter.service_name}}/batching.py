@@ -1,7 +1,7 @@
 """Opt-in micro-batching: concurrent requests of one worker share one ``predict`` call.
 
 For models where a batch of rows costs little more than one row (a large
-network, a GPU), a request thread does not call the model at once: the first
+network), a request thread does not call the model at once: the first
 request opens a batch and waits up to MICROBATCH_MAX_DELAY_MS for others of
 the same worker to join it, up to MICROBATCH_MAX_SIZE rows in all (a full
 batch goes at once); then it calls ``predict`` on all their rows and gives

@@ -35,4 +35,3 @@ class OrjsonProvider(JSONProvider):
             raise TypeError("jsonify() takes positional or keyword arguments, not both")
         obj = kwargs if kwargs else (args[0] if len(args) == 1 else list(args) or None)
         return self.response_class(orjson.dumps(obj, option=OPTIONS), mimetype="application/json")
-
