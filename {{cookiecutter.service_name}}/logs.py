@@ -47,7 +47,7 @@ class TextFormatter(logging.Formatter):
 def logging_config(level: str, log_format: str) -> dict:
     formatter = (
         {
-            "()": "pythonjsonlogger.orjson.OrjsonFormatter",
+            "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": JSON_FIELDS,
             "timestamp": "time",
             "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
