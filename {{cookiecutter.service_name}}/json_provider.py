@@ -34,4 +34,5 @@ class OrjsonProvider(JSONProvider):
         if args and kwargs:
             raise TypeError("jsonify() takes positional or keyword arguments, not both")
         obj = kwargs if kwargs else (args[0] if len(args) == 1 else list(args) or None)
-        return self.response_class(orjson.dumps(obj, option=OPTIONS), mimetype="application/json")
+        # A final newline, as Flask's own provider writes (curl output ends cleanly).
+        return self.response_class(orjson.dumps(obj, option=OPTIONS) + b"\n", mimetype="application/json")
