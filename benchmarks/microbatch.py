@@ -31,7 +31,7 @@ TARGET_SPEEDUP = 2.0
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hidden", type=int, default=2048, help="units per hidden layer of the MLP (2048)")
+    parser.add_argument("--hidden", type=int, default=4096, help="units per hidden layer of the MLP (4096)")
     parser.add_argument("--threads", type=int, default=32, help="THREADS of the one worker (32)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections, and the batch cap (32)")
     parser.add_argument("--delay-ms", type=float, default=5, help="MICROBATCH_MAX_DELAY_MS when on (5)")

@@ -1,6 +1,6 @@
 """A model heavy enough for micro-batching to matter: an MLP classifier in ONNX.
 
-``python mlp_model.py DIR [--hidden 2048]`` writes DIR/model.onnx (4 iris
+``python mlp_model.py DIR [--hidden 4096]`` writes DIR/model.onnx (4 iris
 features -> two ReLU layers of HIDDEN units -> softmax over 3 classes, random
 float32 weights, built with onnx's helper API), its .sha256, metadata.json and
 example.json, the files a generated service reads beside its model.  Run it
@@ -67,6 +67,6 @@ def write(directory: Path, hidden: int) -> Path:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("directory", type=Path)
-    parser.add_argument("--hidden", type=int, default=2048, help="units per hidden layer (2048)")
+    parser.add_argument("--hidden", type=int, default=4096, help="units per hidden layer (4096)")
     args = parser.parse_args()
     print(write(args.directory, args.hidden))
