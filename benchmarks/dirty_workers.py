@@ -32,6 +32,11 @@ HERE = Path(__file__).resolve().parent
 
 def sequential_latency_ms(port: int, body: bytes, requests: int) -> float:
     """Median milliseconds of one request at a time over one keep-alive connection."""
+    return statistics.median(sequential_latencies_ms(port, body, requests))
+
+
+def sequential_latencies_ms(port: int, body: bytes, requests: int) -> list[float]:
+    """Milliseconds of each of ``requests`` requests sent one at a time over one keep-alive connection."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     times = []
     for _ in range(requests):
@@ -41,9 +46,9 @@ def sequential_latency_ms(port: int, body: bytes, requests: int) -> float:
         response.read()
         if response.status != 200:
             raise SystemExit(f"dirty_workers: POST /predict answered {response.status}")
-        times.append(time.perf_counter() - started)
+        times.append((time.perf_counter() - started) * 1000)
     connection.close()
-    return statistics.median(times) * 1000
+    return times
 
 
 def main() -> int:

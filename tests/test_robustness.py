@@ -23,6 +23,7 @@ from conftest import assert_serves_example, free_port, run, system_tool, wait_re
 from fuzzing import schemathesis
 from service import (
     HANG,
+    NOT_FINITE,
     SETOSA,
     SLOW,
     Gunicorn,
@@ -38,13 +39,15 @@ from service import (
 
 ROUTES = {"/predict", "/metadata", "/healthz", "/readyz", "/metrics", "/openapi.json"}
 THREADS = 2  # gthread threads per worker: the settings' default, used by every server here
+# The robustness tests that involve the model run with micro-batching off (the default) and on.
+MICROBATCH = {"off": {}, "on": {"microbatch_max_size": 8, "microbatch_max_delay_ms": 5}}
 
 
-@pytest.fixture(scope="module")
-def server(service_venv, tmp_path_factory):
+@pytest.fixture(scope="module", params=list(MICROBATCH), ids=lambda mode: f"microbatch-{mode}")
+def server(service_venv, tmp_path_factory, request):
     """One default server (2 workers) for the schemathesis run and the catalogue."""
     project, python = service_venv
-    with Gunicorn(project, python, tmp_path_factory.mktemp("server")) as server:
+    with Gunicorn(project, python, tmp_path_factory.mktemp("server"), **MICROBATCH[request.param]) as server:
         server.wait_ready()
         server.first_workers = server.wait_workers(2)
         yield server
@@ -252,10 +255,12 @@ def test_kill_9_of_a_worker_under_load_loses_at_most_its_requests(service_venv, 
 # --- 5. a prediction that hangs --------------------------------------------------------
 
 
-def test_hung_prediction_is_cut_off_and_its_worker_replaced_while_others_serve(service_venv, tmp_path):
+@pytest.mark.parametrize("microbatch", MICROBATCH)
+def test_hung_prediction_is_cut_off_and_its_worker_replaced_while_others_serve(service_venv, tmp_path, microbatch):
     project, python = service_venv
     timeout = 3
-    with Gunicorn(project, python, tmp_path, app="stalling_app:app", timeout=timeout, slow_seconds=1) as server:
+    settings = {"timeout": timeout, "slow_seconds": 1, **MICROBATCH[microbatch]}
+    with Gunicorn(project, python, tmp_path, app="stalling_app:app", **settings) as server:
         server.wait_ready()
         workers = server.wait_workers(2)
         outcome = {}
@@ -270,6 +275,9 @@ def test_hung_prediction_is_cut_off_and_its_worker_replaced_while_others_serve(s
 
         hanging = threading.Thread(target=hang)
         hanging.start()
+        # Let it reach the model first: with micro-batching, requests that join
+        # its batch share its fate (they end with the worker).
+        time.sleep(0.5)
         served, failed, deadline = 0, [], time.monotonic() + 20
         while hanging.is_alive() and time.monotonic() < deadline:
             try:
@@ -301,15 +309,53 @@ def test_hung_prediction_is_cut_off_and_its_worker_replaced_while_others_serve(s
     assert code == 0
 
 
+def test_micro_batching_answers_each_request_with_its_own_rows_and_errors(service_venv, tmp_path):
+    """Concurrent requests gathered into shared predict calls: a row without a finite
+    prediction is a 422 for its own request only; every other gets its own answer."""
+    project, python = service_venv
+    settings = {"workers": 1, "threads": 8, "microbatch_max_size": 8, "microbatch_max_delay_ms": 50}
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [6.7, 3.0, 5.2, 2.3]]
+    with Gunicorn(project, python, tmp_path, app="stalling_app:app", **settings) as server:
+        server.wait_ready()
+        alone = [post_json(server.port, {"instance": row}).json["predictions"] for row in rows]
+        payloads = [NOT_FINITE if i % 4 == 1 else rows[i % 3] for i in range(8)]
+        answers = [None] * len(payloads)
+        barrier = threading.Barrier(len(payloads))
+
+        def call(index: int) -> None:
+            barrier.wait()
+            answers[index] = post_json(server.port, {"instance": payloads[index]}, timeout=30)
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(len(payloads))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        output = server.output()
+        code, _ = server.terminate()
+    for index, answer in enumerate(answers):
+        if payloads[index] is NOT_FINITE:
+            assert answer.status == 422, answer
+            assert answer.json["error"]["code"] == "prediction_not_finite", answer
+        else:
+            assert answer.status == 200, answer
+            (got,), (expected,) = answer.json["predictions"], alone[index % 3]
+            # Its own row's answer (a batch's arithmetic may differ from one row's in the last bits).
+            assert got["label"] == expected["label"], (index, answer)
+            assert got["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-5), (index, answer)
+    assert "Traceback" not in output, output[-5000:]
+    assert code == 0
+
+
 # --- 6. SIGTERM during load ------------------------------------------------------------
 
 
-def test_sigterm_finishes_accepted_requests_refuses_new_ones_and_exits_0(service_venv, tmp_path):
+@pytest.mark.parametrize("microbatch", MICROBATCH)
+def test_sigterm_finishes_accepted_requests_refuses_new_ones_and_exits_0(service_venv, tmp_path, microbatch):
     project, python = service_venv
     graceful, slow = 10, 1.5
-    with Gunicorn(
-        project, python, tmp_path, app="stalling_app:app", graceful_timeout=graceful, slow_seconds=slow
-    ) as server:
+    settings = {"graceful_timeout": graceful, "slow_seconds": slow, **MICROBATCH[microbatch]}
+    with Gunicorn(project, python, tmp_path, app="stalling_app:app", **settings) as server:
         server.wait_ready()
         server.wait_workers(2)
         load = Load(server.port, clients=3, seconds=20).start()

@@ -134,7 +134,7 @@ def infer(name: str, version: str | None = None):
     batch = read_batch(infer_request, info.inputs, binary)
     outputs = requested_outputs(infer_request, info.outputs)
     with timeouts.prediction():
-        values = model.predict(batch)
+        values = current_app.extensions["predict"](batch)
     bad_row = first_not_finite(values)
     if bad_row is not None:
         raise ApiError(

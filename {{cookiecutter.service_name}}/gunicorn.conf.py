@@ -73,6 +73,8 @@ def on_starting(server) -> None:
         "model_threads": settings.model_threads,
         "max_body_bytes": settings.max_body_bytes,
         "max_batch_size": settings.max_batch_size,
+        "microbatch_max_size": settings.microbatch_max_size,
+        "microbatch_max_delay_ms": settings.microbatch_max_delay_ms,
         "log_format": settings.log_format,
         "api_key": "set" if settings.api_key else "unset",
     }

@@ -26,5 +26,7 @@ def to_predictions(outputs: np.ndarray, labels: tuple[str, ...] = ()) -> list[di
 
 def first_not_finite(outputs: np.ndarray) -> int | None:
     """The index of the first row with NaN or infinity (None if all are finite)."""
-    finite = np.isfinite(outputs).all(axis=1)
-    return None if finite.all() else int(finite.argmin())
+    finite = np.isfinite(outputs)
+    if finite.all():  # the usual case: one pass, no per-row reduction
+        return None
+    return int(finite.all(axis=1).argmin())

@@ -9,9 +9,9 @@ gives every request its ID, API-key check, metrics and access-log line.
 
 import hmac
 import logging
+import os
 import re
 import time
-import uuid
 
 import numpy as np
 from flask import Flask, Response, g, request
@@ -20,10 +20,12 @@ import api_docs
 import api_ops
 import api_predict
 import api_v2
+import batching
 import metrics
 from app_state import ModelState, load_state
 from errors import ApiError, register_error_handlers
 from example import ExampleError, read_example
+from json_provider import OrjsonProvider
 from logs import configure_logging
 from openapi import build_openapi
 from predictions import to_predictions
@@ -52,11 +54,17 @@ def create_app(settings: Settings | None = None, state: ModelState | None = None
     app.config["MAX_BATCH_SIZE"] = settings.max_batch_size
     # OPTIONS gets 405 like any undocumented method, not an empty text/html 200 (no CORS here).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     # What GET /v2 (server metadata) names.
     app.config["SERVICE_NAME"] = {{ cookiecutter.service_name | jsonify }}  # fmt: skip
     app.config["SERVICE_VERSION"] = SERVICE_VERSION
-    app.extensions["model"] = state or load_state(settings.model_path, settings.model_threads)
+    state = app.extensions["model"] = state or load_state(settings.model_path, settings.model_threads)
+    # What /predict calls: the model itself, or a micro-batcher around it (MICROBATCH_MAX_SIZE).
+    app.extensions["predict"] = (
+        batching.predictor(state.model.predict, settings.microbatch_max_size, settings.microbatch_max_delay_ms)
+        if state.ready
+        else None
+    )
     register_error_handlers(app)
     app.register_blueprint(api_predict.blueprint)
     app.register_blueprint(api_ops.blueprint)
@@ -102,7 +110,7 @@ def register_request_hooks(app: Flask, secret: str) -> None:
     def start_request() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
         if api_key is not None and request.path not in open_routes:
             supplied = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix(
                 "Bearer "

@@ -33,6 +33,9 @@ def test_environment_overrides(monkeypatch):
         ("PORT", "70000", "PORT='70000'"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT='xml'"),
         ("MAX_BATCH_SIZE", "0", "MAX_BATCH_SIZE='0'"),
+        ("MICROBATCH_MAX_SIZE", "-1", "MICROBATCH_MAX_SIZE='-1'"),
+        ("MICROBATCH_MAX_DELAY_MS", "soon", "MICROBATCH_MAX_DELAY_MS='soon'"),
+        ("MICROBATCH_MAX_DELAY_MS", "5000", "MICROBATCH_MAX_DELAY_MS='5000'"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(monkeypatch, name, value, message):
