@@ -115,7 +115,7 @@ def check_project(project, answers: dict) -> None:
     if not gpu:
         # Not a word of the GPU option in any file of the project.
         for path in files:
-            if path.suffix != ".onnx":
+            if path.suffix not in MODEL_SUFFIXES:
                 text = path.read_text().lower()
                 assert "gpu" not in text and "cuda" not in text, f"{path.relative_to(project)} mentions the GPU option"
 

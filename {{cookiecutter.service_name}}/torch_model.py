@@ -33,8 +33,12 @@ log = logging.getLogger("service.model")
 
 
 def _device() -> torch.device:
+{%- if cookiecutter.include_gpu %}
     # CUDA when the CUDA build of torch is installed and a GPU is visible, else the CPU.
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+{%- else %}
+    return torch.device("cpu")
+{%- endif %}
 
 
 def _input_width(module: torch.jit.ScriptModule, declared: DeclaredMetadata) -> int | None:
