@@ -17,7 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tritonclient.http as triton
 from conftest import DEFAULTS, TEMPLATE, bake_ok, http, run
 from service import Gunicorn
 from test_generation import check_project
@@ -176,8 +178,28 @@ def serves_example(project: Path, python: Path, workdir: Path, **settings) -> No
             else:
                 got = prediction["value"] if isinstance(prediction["value"], list) else [prediction["value"]]
             assert got == pytest.approx(expected, rel=1e-4, abs=1e-4), (got, expected)
+        v2_client_gets_the_example(server, example)
         code, _ = server.terminate(timeout=60)
     assert code == 0, server.output()[-3000:]
+
+
+def v2_client_gets_the_example(server: Gunicorn, example: dict) -> None:
+    """A real Open Inference Protocol client (tritonclient) gets the example's outputs, in JSON and in binary."""
+    status, metadata = http("GET", f"{server.base}/metadata")
+    assert status == 200, metadata
+    rows = np.array(example["instances"], dtype=np.float32)
+    expected = np.array(example["outputs"], dtype=np.float64).reshape(len(rows), -1)
+    with triton.InferenceServerClient(f"127.0.0.1:{server.port}", network_timeout=30) as client:
+        described = client.get_model_metadata(metadata["name"])
+        input_name, output_name = described["inputs"][0]["name"], described["outputs"][0]["name"]
+        for binary in (False, True):
+            tensor = triton.InferInput(input_name, list(rows.shape), "FP32")
+            tensor.set_data_from_numpy(rows, binary_data=binary)
+            result = client.infer(
+                metadata["name"], [tensor], outputs=[triton.InferRequestedOutput(output_name, binary_data=binary)]
+            )
+            tolerance = example["tolerance"]
+            np.testing.assert_allclose(result.as_numpy(output_name), expected, rtol=tolerance, atol=tolerance)
 
 
 @pytest.mark.parametrize("framework", [f for f in FRAMEWORKS if f != "onnx"])  # onnx: test_default_service.py

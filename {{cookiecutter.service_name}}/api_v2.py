@@ -29,7 +29,13 @@ from v2_tensors import HEADER_LENGTH, output_tensor, read_input, split_body
 blueprint = Blueprint("v2", __name__, url_prefix=V2_PREFIX)
 EXTENSIONS = ["binary_tensor_data"]
 # The protocol's platform names ("<project>_<format>") of the contract's runtimes.
-PLATFORMS = {"onnxruntime": "onnx_onnxv1"}
+# Those the protocol lists as it spells them; the others in the same form.
+PLATFORMS = {
+    "onnxruntime": "onnx_onnxv1",
+    "pytorch": "pytorch_torchscript",
+    "scikit-learn": "sklearn_skops",
+    "xgboost": "xgboost_booster",
+}
 # Bodies a V2 client sends: JSON, or JSON and binary tensors (tritonclient sends no Content-Type).
 BODY_TYPES = (None, "application/json", "application/octet-stream")
 ERRORS = (400, 404, 413, 415, 422, 500, 503)
