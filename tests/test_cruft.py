@@ -90,7 +90,7 @@ def change_template(repo: Path, healthcheck_interval: str) -> str:
     (service / "CONTRIBUTING.md").write_text(
         "# Contributing to {{ cookiecutter.project_name }}\n\nRun `make lint test`.\n"
     )
-    other_model(service / ".models" / "classification" / "model.onnx", b"the template's newer example")
+    other_model(service / ".models" / "onnx" / "classification" / "model.onnx", b"the template's newer example")
     return commit_all(repo, "B")
 
 
