@@ -28,14 +28,9 @@ from v2_tensors import HEADER_LENGTH, output_tensor, read_input, split_body
 
 blueprint = Blueprint("v2", __name__, url_prefix=V2_PREFIX)
 EXTENSIONS = ["binary_tensor_data"]
-# The protocol's platform names ("<project>_<format>") of the contract's runtimes.
-# Those the protocol lists as it spells them; the others in the same form.
-PLATFORMS = {
-    "onnxruntime": "onnx_onnxv1",
-    "pytorch": "pytorch_torchscript",
-    "scikit-learn": "sklearn_skops",
-    "xgboost": "xgboost_booster",
-}
+# The protocol's platform name ("<project>_<format>") of this service's runtime
+# (cookiecutter.json's _frameworks; the protocol itself lists onnx_onnxv1 and pytorch_torchscript).
+PLATFORM = {{ cookiecutter._frameworks[cookiecutter.model_framework].v2_platform | jsonify }}  # fmt: skip
 # Bodies a V2 client sends: JSON, or JSON and binary tensors (tritonclient sends no Content-Type).
 BODY_TYPES = (None, "application/json", "application/octet-stream")
 ERRORS = (400, 404, 413, 415, 422, 500, 503)
@@ -92,7 +87,7 @@ def model_metadata(name: str, version: str | None = None):
     return jsonify(
         name=info.name,
         versions=[info.version],
-        platform=PLATFORMS.get(info.platform, info.platform),
+        platform=PLATFORM,
         inputs=[{"name": t.name, "datatype": t.datatype, "shape": list(t.shape)} for t in info.inputs],
         outputs=[{"name": t.name, "datatype": t.datatype, "shape": list(t.shape)} for t in info.outputs],
     )

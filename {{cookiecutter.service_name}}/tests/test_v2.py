@@ -86,7 +86,7 @@ def test_model_metadata_lists_the_contract_tensors(client, v2_model):
     native = client.get("/metadata").get_json()
     assert v2_model["name"] == native["name"]
     assert v2_model["versions"] == [native["version"]]
-    assert v2_model["platform"] == "onnx_onnxv1"
+    assert v2_model["platform"] == {{ cookiecutter._frameworks[cookiecutter.model_framework].v2_platform | jsonify }}  # fmt: skip
     assert v2_model["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, WIDTH]}]
     (output,) = v2_model["outputs"]
     assert output["shape"] == [-1, len(EXAMPLE.outputs[0])]
