@@ -58,7 +58,8 @@ def test_every_supported_combination_bakes_clean(cookies, answers):
     assert sorted(p.name for p in (project / "model").iterdir()) == sorted(
         ["example.json", "metadata.json", framework["artifact"], framework["artifact"] + ".sha256"]
     )
-    serve = (project / "requirements-serve.txt").read_text()
+    # The CPU image's pins: the common layer and requirements-serve.txt on top of it.
+    serve = "\n" + (project / "requirements-common.txt").read_text() + (project / "requirements-serve.txt").read_text()
     for name, other in FRAMEWORKS.items():
         for pin in other["common"] + other["cpu"] + other["gpu"]:
             wanted = name == answers["model_framework"] and pin not in other["gpu"]

@@ -29,7 +29,7 @@ from v2_tensors import HEADER_LENGTH, output_tensor, read_input, split_body
 blueprint = Blueprint("v2", __name__, url_prefix=V2_PREFIX)
 EXTENSIONS = ["binary_tensor_data"]
 # The protocol's platform name ("<project>_<format>") of this service's runtime
-# (cookiecutter.json's _frameworks; the protocol itself lists onnx_onnxv1 and pytorch_torchscript).
+# (the protocol itself names onnx_onnxv1 and pytorch_torchscript; the others follow its form).
 PLATFORM = {{ cookiecutter._frameworks[cookiecutter.model_framework].v2_platform | jsonify }}  # fmt: skip
 # Bodies a V2 client sends: JSON, or JSON and binary tensors (tritonclient sends no Content-Type).
 BODY_TYPES = (None, "application/json", "application/octet-stream")
