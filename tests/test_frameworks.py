@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from conftest import DEFAULTS, TEMPLATE, bake_ok, http, run
+from conftest import DEFAULTS, TEMPLATE, assert_serves_example, bake_ok, http, run
 from service import Gunicorn
 from test_generation import check_project
 
@@ -171,14 +171,7 @@ def serves_example(project: Path, python: Path, workdir: Path, **settings) -> No
     example = json.loads((project / "model" / "example.json").read_text())
     with Gunicorn(project, python, workdir, **settings) as server:
         server.wait_ready(timeout=120)
-        status, body = http("POST", f"{server.base}/predict", {"instances": example["instances"]})
-        assert status == 200, body
-        for prediction, expected in zip(body["predictions"], example["outputs"], strict=True):
-            if "probabilities" in prediction:
-                got = list(prediction["probabilities"].values())
-            else:
-                got = prediction["value"] if isinstance(prediction["value"], list) else [prediction["value"]]
-            assert got == pytest.approx(expected, rel=1e-4, abs=1e-4), (got, expected)
+        assert_serves_example(server.base, project)
         v2_client_gets_the_example(server, example)
         code, _ = server.terminate(timeout=60)
     assert code == 0, server.output()[-3000:]
