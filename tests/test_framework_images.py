@@ -9,14 +9,25 @@ finds it) and builds with `--network host` so pip inside the build reaches it.
 import functools
 import json
 import os
+import re
 import sys
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, REPORT, http, run
-from test_containers import BUILD_TIMEOUT, Cleanup, gpu_base, image_size, make, mb, start_container, unique  # noqa: F401 (gpu_base: fixture)
+from conftest import DEFAULTS, REPORT, assert_serves_example, free_port, http, run, wait_ready
+from test_containers import (  # noqa: F401 (gpu_base: fixture)
+    BUILD_TIMEOUT,
+    Cleanup,
+    gpu_base,
+    image_size,
+    make,
+    mb,
+    start_container,
+    unique,
+)
 
 pytestmark = pytest.mark.container
 
@@ -71,9 +82,21 @@ def test_cpu_image_builds_and_predicts(engine, cookies, request, framework):
         assert got == pytest.approx(expected, rel=1e-4, abs=1e-4), (got, expected)
 
 
-@pytest.mark.parametrize("framework", ["xgboost"])  # see the README: PyTorch's CUDA wheels are several GB
-def test_gpu_image_builds_on_a_stand_in_base(engine, cookies, request, framework):
-    """Dockerfile.gpu with the framework's CUDA build, on python:3.13-slim standing in for nvidia/cuda."""
+# The CUDA major version each framework's GPU build was built for, printed inside its image.
+CUDA_OF_BUILD = {
+    "onnx": "from onnxruntime.capi import build_and_package_info as b; print(b.cuda_version.split('.')[0])",
+    "xgboost": "import xgboost; print(xgboost.build_info()['CUDA_VERSION'][0])",
+    "pytorch": "import torch; print(torch.version.cuda.split('.')[0])",
+}
+
+
+@pytest.mark.parametrize("framework", [f for f in FRAMEWORKS if f != "onnx" and FRAMEWORKS[f]["gpu"]])
+def test_gpu_image_builds_on_a_stand_in_base_and_predicts(engine, cookies, request, framework):
+    """Dockerfile.gpu with the framework's CUDA build, on python:3.13-slim standing in for nvidia/cuda.
+
+    The ONNX GPU image is test_containers.py's.  With no GPU here, the CUDA
+    build answers /predict on the CPU, which also runs it on Python 3.13.
+    """
     stand_in = request.getfixturevalue("gpu_base")
     cleanup = Cleanup(engine)
     request.addfinalizer(cleanup)
@@ -81,12 +104,27 @@ def test_gpu_image_builds_on_a_stand_in_base(engine, cookies, request, framework
     assert result.exception is None, result.exception
     project = Path(result.project_path)
     image = unique("fw-gpu-" + framework)
-    cleanup.image(f"{image}-gpu:gpu")
+    built = cleanup.image(f"{image}-gpu:gpu")
+    started = time.monotonic()
     make(engine, project, "build-gpu", IMAGE=image, TAG="gpu", BUILD_FLAGS=f"--build-arg BASE_IMAGE={stand_in}",
          timeout=BUILD_TIMEOUT)  # fmt: skip
-    pins = engine.docker("run", "--rm", "--entrypoint", "pip", f"{image}-gpu:gpu", "freeze").stdout
+    took = time.monotonic() - started
+    pins = engine.docker("run", "--rm", "--entrypoint", "pip", built, "freeze").stdout
     for pin in FRAMEWORKS[framework]["gpu"]:
         assert pin in pins.splitlines(), pins
     for pin in FRAMEWORKS[framework]["cpu"]:
         assert pin not in pins.splitlines(), pins
-    REPORT.append(f"image {framework} (GPU build, stand-in base): {mb(image_size(engine, f'{image}-gpu:gpu'))}")
+    base_cuda = re.search(r"^ARG CUDA_VERSION=(\d+)\.", (project / "Dockerfile.gpu").read_text(), re.M)
+    assert base_cuda, "no ARG CUDA_VERSION in Dockerfile.gpu"
+    built_for = engine.docker("run", "--rm", "--entrypoint", "python", built, "-c", CUDA_OF_BUILD[framework])
+    assert built_for.stdout.strip() == base_cuda.group(1), f"{framework}'s GPU build is for CUDA {built_for.stdout}"
+    REPORT.append(
+        f"image {framework} (GPU build, stand-in base): {mb(image_size(engine, built))}, built in {took:.0f} s"
+    )
+
+    name = cleanup.container(unique(f"fw-gpu-{framework}"))
+    port = free_port()
+    engine.docker("run", "-d", "-p", f"127.0.0.1:{port}:{DEFAULTS['port']}", "--name", name, built)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(base, timeout=120)
+    assert_serves_example(base, project)

@@ -20,14 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from conftest import DEFAULTS, TEMPLATE, assert_serves_example, bake_ok, http, run
+from conftest import DEFAULTS, LOCAL_PYTHON, TEMPLATE, assert_serves_example, bake_ok, http, run
 from service import Gunicorn
 from test_generation import check_project
 
 FRAMEWORKS = DEFAULTS["_frameworks"]
 TASKS = DEFAULTS["task"]
-# Python of this machine: the fresh venvs and the locally served CPU torch wheel are for it.
-LOCAL_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 SUPPORTED = [
     pytest.param(
         {"model_framework": framework, "task": task, "include_gpu": gpu},

@@ -30,6 +30,10 @@ wsgi_app = "serve_http:app"
 workers = settings.workers
 # gthread: keep-alive connections and a few requests in flight per worker
 # without a thread per core; inference itself runs MODEL_THREADS (1) per worker.
+# Requests run on the worker's own threads, never on the main thread forked
+# from the preloaded master: an OpenMP pool the master started (XGBoost,
+# PyTorch with MODEL_THREADS > 1) would deadlock that thread's predictions
+# (tests/test_gunicorn.py serves with MODEL_THREADS=2).
 worker_class = "gthread"
 threads = settings.threads
 timeout = settings.timeout

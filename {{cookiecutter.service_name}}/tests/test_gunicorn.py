@@ -1,5 +1,6 @@
 """The service as it runs in production: gunicorn with gunicorn.conf.py, two workers."""
 
+import contextlib
 import json
 import os
 import socket
@@ -28,10 +29,11 @@ def get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def start_gunicorn(**settings: str):
+    """gunicorn with gunicorn.conf.py on a free port, two workers and ``settings``: its URL, then a clean stop."""
     port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "2", "LOG_FORMAT": "json"}
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "2", "LOG_FORMAT": "json", **settings}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "--config", "gunicorn.conf.py", "serve_http:app"],
@@ -52,26 +54,53 @@ def server():
     else:
         process.kill()
         pytest.fail(f"gunicorn did not become ready:\n{process.communicate()[0]}")
-    yield base
-    process.terminate()
-    output = process.communicate(timeout=30)[0]
+    try:
+        yield base
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output
     # Workers must exit cleanly too, not be aborted or killed on shutdown.
     assert "SIGABRT" not in output and "SIGKILL" not in output and "terminate called" not in output, output
 
 
-def test_serves_the_example_over_http(server):
+@pytest.fixture(scope="module")
+def server():
+    with start_gunicorn() as base:
+        yield base
+
+
+def predict_example(base: str) -> list:
     request = urllib.request.Request(
-        f"{server}/predict",
+        f"{base}/predict",
         data=json.dumps(EXAMPLE.request()).encode(),
         headers={"Content-Type": "application/json", "X-Request-ID": "gunicorn-test"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    # A worker deadlocked in the model runtime shows as this timeout.
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["X-Request-ID"] == "gunicorn-test"
         assert response.headers["Server"] == "gunicorn"
-        predictions = json.load(response)["predictions"]
+        return json.load(response)["predictions"]
+
+
+def test_serves_the_example_over_http(server):
+    predictions = predict_example(server)
     labels = json.loads(get(f"{server}/metadata")[1]).get("labels", [])
     assert_matches_example(predictions, labels)
+
+
+def test_several_model_threads_per_worker_serve():
+    """MODEL_THREADS=2: each worker loads the model itself instead of sharing a preloaded one.
+
+    A runtime's thread pool started in the master does not survive fork:
+    a forked worker's first prediction could wait forever on threads that
+    exist only in the master (XGBoost's OpenMP pool does), and every worker
+    would, so a few predictions show it.
+    """
+    with start_gunicorn(MODEL_THREADS="2") as base:
+        labels = json.loads(get(f"{base}/metadata")[1]).get("labels", [])
+        for _ in range(8):
+            assert_matches_example(predict_example(base), labels)
 
 
 def test_metrics_add_up_across_workers(server):

@@ -1,10 +1,15 @@
 {%- set classification = cookiecutter.task == "classification" -%}
-"""PyTorch specifics: TorchScript only (no pickled code runs), threads, and the logits/probabilities choice."""
+"""PyTorch specifics: TorchScript only (no pickled code runs), threads, fork safety, logits or probabilities."""
 {% if classification %}
 import json
+{%- endif %}
+import os
+import signal
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
-{%- endif %}
 import pytest
 import torch
 from conftest import EXAMPLE, MODEL, make_client
@@ -41,10 +46,62 @@ def test_model_threads_sets_torch_threads():
     assert torch.get_num_threads() == 2
     load_model(MODEL, threads=1)
     assert torch.get_num_threads() == 1
+
+
+def threads_of_this_process() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc (Linux)")
+# gunicorn's preload forks its workers from the master the same way.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_worker_forked_after_a_multithreaded_warm_up_predicts_on_its_own_threads():
+    """Preload loads and warms the model in gunicorn's master, then forks the workers.
+
+    The shipped warm-up is one row, which starts no intra-op thread pool; a
+    larger model's may.  Here the master really runs a batch on MODEL_THREADS=2
+    (its pool shows in /proc) before forking.  OpenMP's pool belongs to the
+    thread that started it, and a worker predicts on gunicorn's request
+    threads (gthread), never on the forked main thread, whose inherited pool
+    has no threads left: so the worker starts a pool of its own, and answers
+    the same batch the same way within the time limit.  (Predicting on the
+    forked main thread deadlocks, which is why gunicorn.conf.py keeps gthread.)
+    """
+    model, _ = load_model(MODEL, threads=2)
+    batch = np.tile(np.array(EXAMPLE.instances, dtype=np.float32), (200_000 // len(EXAMPLE.instances) + 1, 1))
+    before = threads_of_this_process()
+    expected = model.predict(batch)
+    assert threads_of_this_process() > before, "the batch started no intra-op thread: nothing to check"
+    child = os.fork()
+    if child == 0:  # the worker: exit code 0 only for the same answer, on a pool of its own
+        try:
+            answers, started = [], threads_of_this_process()
+
+            def answer() -> None:  # what a gthread request thread does, counting the threads while it runs
+                answers.append((model.predict(batch), threads_of_this_process()))
+
+            request_thread = threading.Thread(target=answer)
+            request_thread.start()
+            request_thread.join()
+            (served, during), *_ = answers
+            # More than this thread and the request thread: a pool of its own.
+            same = np.allclose(served, expected, rtol=1e-6, atol=1e-7)
+            os._exit(0 if same and during > started + 1 else 1)
+        except BaseException:
+            os._exit(2)
+    deadline = time.monotonic() + 60
+    while (waited := os.waitpid(child, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the forked worker hung in its first multi-threaded prediction (60 s)")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(waited[1]) == 0, "the worker answered differently or on no pool (1), or failed (2)"
 {%- if classification %}
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # see torch_model.py
+@pytest.mark.filterwarnings("ignore:`torch.jit.save` is deprecated:DeprecationWarning")
 def test_a_module_that_outputs_probabilities_says_so(tmp_path):
     """metadata.json's "scores": "probabilities" stops a second softmax."""
     module = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(WIDTH, OUTPUTS), torch.nn.Softmax(dim=1)))
