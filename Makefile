@@ -12,10 +12,10 @@ PYTEST_ARGS ?=
 # Extra benchmark arguments, e.g. BENCH_ARGS="--no-container --rounds 5" (see benchmarks/run.py --help).
 BENCH_ARGS ?=
 
-.PHONY: help dev-env demo test lint bench bench-microbatch clean
+.PHONY: help dev-env demo test lint bench bench-frameworks bench-microbatch clean
 
 help: ## List every target with a one-line description
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench: dev-env ## Benchmark the default service vs. a bare WSGI limit and a naiv
 	    echo "make bench needs wrk, the HTTP load generator: sudo apt-get install wrk (macOS: brew install wrk)" >&2; exit 1; \
 	  fi; }
 	$(VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-frameworks: dev-env ## Benchmark every model_framework in one interleaved run, images included (benchmarks/frameworks.py, needs wrk)
+	$(VENV)/bin/python benchmarks/frameworks.py $(BENCH_ARGS)
 
 bench-microbatch: dev-env ## Benchmark micro-batching off vs on with a heavy MLP (benchmarks/microbatch.py, needs wrk)
 	$(VENV)/bin/python benchmarks/microbatch.py $(BENCH_ARGS)

@@ -61,9 +61,8 @@ def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
 # --- setup ----------------------------------------------------------------------------------------
 
 
-def bake(framework: str) -> Path:
+def bake(framework: str, out: Path = WORK / "bake") -> Path:
     """The default answers with this model_framework (and this machine's Python, whose wheels the venv gets)."""
-    out = WORK / "bake"
     shutil.rmtree(out, ignore_errors=True)
     cookiecutter = Path(sys.executable).with_name("cookiecutter")
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -72,8 +71,8 @@ def bake(framework: str) -> Path:
     return out / "iris-classifier"
 
 
-def service_venv(project: Path) -> Path:
-    """A venv with the project's runtime requirements, reused while they do not change."""
+def service_venv(project: Path, prune: bool = True) -> Path:
+    """A venv with the project's runtime requirements, reused while they do not change; ``prune`` drops the others."""
     # requirements-serve.txt and the common pins it includes.
     requirements = b"".join(
         (project / name).read_bytes() for name in ("requirements-common.txt", "requirements-serve.txt")
@@ -87,7 +86,7 @@ def service_venv(project: Path) -> Path:
         run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", "requirements-serve.txt"],
             cwd=project)  # fmt: skip
         (venv / ".installed").touch()
-    for old in WORK.glob("venv-*"):
+    for old in WORK.glob("venv-*") if prune else ():
         if old != venv:
             shutil.rmtree(old, ignore_errors=True)
     return python
@@ -377,24 +376,33 @@ def report(args, machine: dict, tp: dict, batches: dict, cold: list, memory: dic
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Benchmark the generated service (see benchmarks/README.md).")
+def load_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the load itself, shared with frameworks.py."""
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="gunicorn workers (nproc)")
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections (16)")
     parser.add_argument("--duration", type=float, default=6, help="seconds of load per measurement (6)")
     parser.add_argument("--warmup", type=float, default=1.5, help="seconds of load before each measurement (1.5)")
-    parser.add_argument("--batch-duration", type=float, default=3, help="seconds per batch-size measurement (3)")
     parser.add_argument("--rounds", type=int, default=3, help="repetitions, interleaved (3)")
+
+
+def require_wrk() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit(
+            "bench: wrk is not installed (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the generated service (see benchmarks/README.md).")
+    load_options(parser)
+    parser.add_argument("--batch-duration", type=float, default=3, help="seconds per batch-size measurement (3)")
     parser.add_argument("--max-batch", type=int, default=256, help="MAX_BATCH_SIZE of the service (256)")
     parser.add_argument("--no-container", action="store_true", help="skip the image build and container start")
     parser.add_argument("--build-timeout", type=float, default=600, help="seconds allowed per image build (600)")
     frameworks = list(json.loads((ROOT / "cookiecutter.json").read_text())["_frameworks"])
     parser.add_argument("--framework", choices=frameworks, default=frameworks[0], help="model_framework to bake (onnx)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit(
-            "bench: wrk is not installed (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk)"
-        )
+    require_wrk()
 
     started = time.perf_counter()
     WORK.mkdir(exist_ok=True)

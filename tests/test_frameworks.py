@@ -7,7 +7,8 @@ a fresh virtual environment (made by its `make install`, shared by the two
 tasks of that framework since their requirements are the same), a real
 gunicorn serves its example, and a user's own model of another data set
 (wine, or a synthetic regression), swapped in as the generated README says,
-passes the bake's unchanged tests.
+passes the bake's unchanged tests.  Where the framework has a GPU build, the
+bakes with the GPU files pass their own tests and serve too (on the CPU build).
 """
 
 import json
@@ -226,3 +227,11 @@ def test_each_framework_passes_its_tests_serves_and_swaps(cookies, tmp_path, fra
         make_test(project, venv, **settings)
         serves_example(project, venv / "bin" / "python", tmp_path, **settings)
         shutil.rmtree(project / ".pytest_cache", ignore_errors=True)
+    if FRAMEWORKS[framework]["gpu"]:
+        # A bake with the GPU files passes its own tests too, on the CPU build (the code is the same bar the device).
+        for task in TASKS:
+            project = bake_ok(
+                cookies, model_framework=framework, task=task, include_gpu="yes", python_version=LOCAL_PYTHON
+            )
+            make_test(project, venv)
+            serves_example(project, venv / "bin" / "python", tmp_path)

@@ -44,7 +44,15 @@ keepalive = settings.keepalive
 max_requests = settings.max_requests
 max_requests_jitter = settings.max_requests_jitter
 # Load the model once in the master; forked workers share its memory pages.
+{%- if cookiecutter.model_framework == "onnx" %}
+# Not with MODEL_THREADS other than 1: ONNX Runtime starts a session's
+# intra-op threads with the session, and a worker forked from the master
+# would run a session whose threads stayed behind (one thread, whatever the
+# setting), so each worker then loads its own.
+preload_app = settings.preload and settings.model_threads == 1
+{%- else %}
 preload_app = settings.preload
+{%- endif %}
 # Heartbeat files on a tmpfs: /dev/shm (gunicorn's recommendation) where it
 # exists, else the temp dir, never the (possibly read-only) image filesystem.
 SHM = "/dev/shm"  # noqa: S108  # nosec B108

@@ -90,12 +90,13 @@ def test_serves_the_example_over_http(server):
 
 
 def test_several_model_threads_per_worker_serve():
-    """MODEL_THREADS=2: each worker loads the model itself instead of sharing a preloaded one.
+    """MODEL_THREADS=2 with two workers{% if cookiecutter.model_framework != "onnx" %} forked from the preloaded master{% endif %}.
 
-    A runtime's thread pool started in the master does not survive fork:
-    a forked worker's first prediction could wait forever on threads that
-    exist only in the master (XGBoost's OpenMP pool does), and every worker
-    would, so a few predictions show it.
+    A runtime's thread pool started in the master does not survive fork: a
+    prediction on a forked worker's main thread waits forever on threads that
+    exist only in the master (XGBoost's OpenMP pool does), which is why
+    requests run on gthread's own threads.  Every worker would hang, so a few
+    predictions show it.
     """
     with start_gunicorn(MODEL_THREADS="2") as base:
         labels = json.loads(get(f"{base}/metadata")[1]).get("labels", [])
@@ -114,3 +115,14 @@ def test_metrics_add_up_across_workers(server):
         if line.startswith('http_requests_total{method="GET",route="/healthz",status="200"}')
     )
     assert float(line.split()[-1]) >= 20
+{%- if cookiecutter.model_framework == "onnx" %}
+
+
+@pytest.mark.parametrize(("threads", "preloaded"), [("1", True), ("2", False), ("0", False)])
+def test_onnx_runtime_threads_need_a_session_per_worker(threads, preloaded):
+    """PRELOAD holds only with MODEL_THREADS=1: a session's threads would stay in the master."""
+    env = {**os.environ, "MODEL_THREADS": threads, "PRELOAD": "true"}
+    script = "import runpy; print(runpy.run_path('gunicorn.conf.py')['preload_app'])"
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == str(preloaded), result.stderr
+{%- endif %}
