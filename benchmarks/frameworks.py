@@ -115,7 +115,8 @@ def measure(args, benches: dict[str, Bench], images: Images | None) -> dict:
             finally:
                 server.stop()
             line = (f"  round {round_} {framework:<8} {result.rps:6.0f} req/s  p50 {result.p50_ms:5.2f} ms  "
-                    f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}  cold start {found[framework]['cold'][-1]:.2f} s")  # fmt: skip
+                    f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}  server CPU {result.server_cpu:.0%}  "
+                    f"cold start {found[framework]['cold'][-1]:.2f} s")  # fmt: skip
             if images is not None:
                 images.ready_s[framework].append(images.start_to_first_prediction(framework, bench))
                 line += f"  container {images.ready_s[framework][-1]:.2f} s"
