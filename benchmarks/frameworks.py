@@ -34,16 +34,16 @@ from pathlib import Path
 
 from run import ROOT, WORK, Bench, bake, cpu_model, load_options, med, require_wrk, run, say, service_venv, span
 
-FRAMEWORKS = list(json.loads((ROOT / "cookiecutter.json").read_text())["_frameworks"])
-PORT = json.loads((ROOT / "cookiecutter.json").read_text())["port"]
+TEMPLATE = json.loads((ROOT / "cookiecutter.json").read_text())
+FRAMEWORKS = list(TEMPLATE["_frameworks"])
+PORT = TEMPLATE["port"]
 
 
 def torch_index() -> tuple[str, ThreadingHTTPServer | None]:
     """An index with PyTorch's CPU wheel: TORCH_INDEX_URL, or a loopback one serving the local wheel."""
     if os.environ.get("TORCH_INDEX_URL"):
         return os.environ["TORCH_INDEX_URL"], None
-    spec = json.loads((ROOT / "cookiecutter.json").read_text())["_frameworks"]["pytorch"]
-    pin = next(pin for pin in spec["cpu"] if pin.startswith("torch=="))
+    pin = next(pin for pin in TEMPLATE["_frameworks"]["pytorch"]["cpu"] if pin.startswith("torch=="))
     wheels = WORK / "torch-index" / "simple" / "torch"
     wheels.mkdir(parents=True, exist_ok=True)
     if not any(wheels.glob("*.whl")):

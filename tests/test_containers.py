@@ -276,14 +276,27 @@ def test_run_gpu_answers_on_cpu_fallback(engine, default_bake, gpu_image, cleanu
     assert device.returncode == 0 and device.stdout.strip() == "GPU", device  # the GPU build, running on CPU
 
 
-def test_gpu_onnxruntime_matches_the_base_cuda(engine, default_bake, gpu_image):
-    base_cuda = re.search(r"^ARG CUDA_VERSION=(\d+)\.", (default_bake / "Dockerfile.gpu").read_text(), re.M)
+# The CUDA major version each framework's GPU build was built for, printed inside its image.
+CUDA_OF_BUILD = {
+    "onnx": "from onnxruntime.capi import build_and_package_info as b; print(b.cuda_version.split('.')[0])",
+    "xgboost": "import xgboost; print(xgboost.build_info()['CUDA_VERSION'][0])",
+    "pytorch": "import torch; print(torch.version.cuda.split('.')[0])",
+}
+
+
+def assert_gpu_build_matches_the_base_cuda(engine, project: Path, image: str, framework: str) -> None:
+    """The framework's CUDA build in ``image`` is for the CUDA major version of Dockerfile.gpu's base."""
+    base_cuda = re.search(r"^ARG CUDA_VERSION=(\d+)\.", (project / "Dockerfile.gpu").read_text(), re.M)
     assert base_cuda, "no ARG CUDA_VERSION in Dockerfile.gpu"
-    script = "from onnxruntime.capi import build_and_package_info as b; print(b.cuda_version)"
-    built_for = engine.docker("run", "--rm", "--entrypoint", "python", gpu_image, "-c", script, timeout=120)
-    assert built_for.stdout.strip().split(".")[0] == base_cuda.group(1), (
-        f"onnxruntime-gpu is built for CUDA {built_for.stdout.strip()}, the base image has CUDA {base_cuda.group(1)}"
+    built_for = engine.docker("run", "--rm", "--entrypoint", "python", image, "-c", CUDA_OF_BUILD[framework],
+                              timeout=120)  # fmt: skip
+    assert built_for.stdout.strip() == base_cuda.group(1), (
+        f"{framework}'s GPU build is for CUDA {built_for.stdout.strip()}, the base image has CUDA {base_cuda.group(1)}"
     )
+
+
+def test_gpu_onnxruntime_matches_the_base_cuda(engine, default_bake, gpu_image):
+    assert_gpu_build_matches_the_base_cuda(engine, default_bake, gpu_image, "onnx")
 
 
 def test_image_sizes_above_their_bases(engine, default_image, gpu_image, gpu_base):

@@ -9,7 +9,6 @@ finds it) and builds with `--network host` so pip inside the build reaches it.
 import functools
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from conftest import DEFAULTS, REPORT, assert_serves_example, free_port, http, r
 from test_containers import (  # noqa: F401 (gpu_base: fixture)
     BUILD_TIMEOUT,
     Cleanup,
+    assert_gpu_build_matches_the_base_cuda,
     gpu_base,
     image_size,
     make,
@@ -82,14 +82,6 @@ def test_cpu_image_builds_and_predicts(engine, cookies, request, framework):
         assert got == pytest.approx(expected, rel=1e-4, abs=1e-4), (got, expected)
 
 
-# The CUDA major version each framework's GPU build was built for, printed inside its image.
-CUDA_OF_BUILD = {
-    "onnx": "from onnxruntime.capi import build_and_package_info as b; print(b.cuda_version.split('.')[0])",
-    "xgboost": "import xgboost; print(xgboost.build_info()['CUDA_VERSION'][0])",
-    "pytorch": "import torch; print(torch.version.cuda.split('.')[0])",
-}
-
-
 @pytest.mark.parametrize("framework", [f for f in FRAMEWORKS if f != "onnx" and FRAMEWORKS[f]["gpu"]])
 def test_gpu_image_builds_on_a_stand_in_base_and_predicts(engine, cookies, request, framework):
     """Dockerfile.gpu with the framework's CUDA build, on python:3.13-slim standing in for nvidia/cuda.
@@ -114,10 +106,7 @@ def test_gpu_image_builds_on_a_stand_in_base_and_predicts(engine, cookies, reque
         assert pin in pins.splitlines(), pins
     for pin in FRAMEWORKS[framework]["cpu"]:
         assert pin not in pins.splitlines(), pins
-    base_cuda = re.search(r"^ARG CUDA_VERSION=(\d+)\.", (project / "Dockerfile.gpu").read_text(), re.M)
-    assert base_cuda, "no ARG CUDA_VERSION in Dockerfile.gpu"
-    built_for = engine.docker("run", "--rm", "--entrypoint", "python", built, "-c", CUDA_OF_BUILD[framework])
-    assert built_for.stdout.strip() == base_cuda.group(1), f"{framework}'s GPU build is for CUDA {built_for.stdout}"
+    assert_gpu_build_matches_the_base_cuda(engine, project, built, framework)
     REPORT.append(
         f"image {framework} (GPU build, stand-in base): {mb(image_size(engine, built))}, built in {took:.0f} s"
     )
