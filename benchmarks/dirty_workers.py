@@ -63,7 +63,7 @@ def main() -> int:
     project = bake()
     python = service_venv(project)
     sys.path.insert(0, str(project))
-    import bench  # the generated project's bench.py: server, wrk and /proc helpers
+    from tools import bench  # the generated project's tools/bench.py: server, wrk and /proc helpers
 
     ways = {
         "preloaded": {"app": "serve_http:app", "extra": [], "env": {}},

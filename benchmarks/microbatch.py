@@ -46,7 +46,7 @@ def main() -> int:
         check=True, capture_output=True, text=True,
     ).stdout.strip())  # fmt: skip
     sys.path.insert(0, str(project))
-    import bench  # the generated project's bench.py: server, wrk and /proc helpers
+    from tools import bench  # the generated project's tools/bench.py: server, wrk and /proc helpers
 
     common = {"MODEL_PATH": str(model), "THREADS": str(args.threads), "LOG_LEVEL": "warning"}
     ways = {

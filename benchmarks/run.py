@@ -19,7 +19,7 @@ venv (.bench/venv-<hash>), and measures on this machine, loopback only:
    above its base.
 
 The load generator and process helpers are the generated project's own
-bench.py (what its `make bench` runs), imported from the baked copy.
+tools/bench.py (what its `make bench` runs), imported from the baked copy.
 """
 
 import argparse
@@ -114,7 +114,7 @@ class Bench:
     def __init__(self, args, project: Path, python: Path) -> None:
         self.args, self.project, self.python = args, project, python
         sys.path.insert(0, str(project))
-        import bench  # the generated project's bench.py
+        from tools import bench  # the generated project's tools/bench.py
 
         self.b = bench
         self.workers = args.workers

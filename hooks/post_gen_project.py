@@ -37,10 +37,10 @@ def install_example_model() -> None:
 
 
 def remove_other_frameworks() -> None:
-    """Only this framework's adapter and its tests stay (tests/test_<module>.py)."""
+    """Only this framework's adapter (service/inference/<module>.py) and its tests (tests/test_<module>.py) stay."""
     for name, framework in FRAMEWORKS.items():
         if name != FRAMEWORK:
-            Path(f"{framework['module']}.py").unlink()
+            Path("service", "inference", f"{framework['module']}.py").unlink()
             Path("tests", f"test_{framework['module']}.py").unlink(missing_ok=True)
 
 

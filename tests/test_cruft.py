@@ -97,8 +97,8 @@ def change_template(repo: Path, healthcheck_interval: str) -> str:
 def test_update_keeps_the_teams_edits(template_repo, service):
     repo, _ = template_repo
     project = service
-    replace_once(project / "api_ops.py", ROUTE_ANCHOR, NEW_ROUTE + ROUTE_ANCHOR)
-    replace_once(project / "settings.py", SETTING_BEFORE, SETTING_AFTER)
+    replace_once(project / "service" / "api" / "ops.py", ROUTE_ANCHOR, NEW_ROUTE + ROUTE_ANCHOR)
+    replace_once(project / "service" / "settings.py", SETTING_BEFORE, SETTING_AFTER)
     other_model(project / "model" / "model.onnx", b"the team's own model")
     team_model = (project / "model" / "model.onnx").read_bytes()
     commit_all(project, "Our route, setting and model")
@@ -114,8 +114,8 @@ def test_update_keeps_the_teams_edits(template_repo, service):
     assert not list(project.rglob("*.rej")), "cruft left rejected hunks"
     assert git(project, "diff", "--name-only", "--diff-filter=U") == "", "unresolved conflicts"
     # The team's edits are all there...
-    assert '@blueprint.get("/owner")' in (project / "api_ops.py").read_text()
-    assert SETTING_AFTER in (project / "settings.py").read_text()
+    assert '@blueprint.get("/owner")' in (project / "service" / "api" / "ops.py").read_text()
+    assert SETTING_AFTER in (project / "service" / "settings.py").read_text()
     assert (project / "model" / "model.onnx").read_bytes() == team_model, "cruft touched a skipped model file"
     # ...and so is B.
     assert "version: ## Print the service's name" in (project / "Makefile").read_text()

@@ -59,7 +59,7 @@ def test_make_smoke_shows_the_json_error(service_venv, tmp_path):
 def test_train_reproduces_the_shipped_model_and_keeps_a_foreign_one(task_venv, tmp_path):
     project, python = task_venv
     run([python, "-m", "pip", "install", "-q", "-r", "requirements-train.txt"], cwd=project, timeout=900)
-    run([python, "train.py", "--output", tmp_path / "model.onnx"], cwd=project)
+    run([python, "tools/train.py", "--output", tmp_path / "model.onnx"], cwd=project)
     for name in ("model.onnx", "model.onnx.sha256", "metadata.json", "example.json"):
         assert (tmp_path / name).read_bytes() == (project / "model" / name).read_bytes(), name
     foreign = b"not the model train.py makes"

@@ -213,7 +213,7 @@ def test_each_framework_passes_its_tests_serves_and_swaps(cookies, tmp_path, fra
         run([venv / "bin" / "pip", "install", "-q", "-r", "requirements-train.txt"], cwd=project, timeout=900)
         artifact = FRAMEWORKS[framework]["artifact"]
         retrained = tmp_path / task / artifact
-        run([venv / "bin" / "python", "train.py", "--output", retrained], cwd=project, timeout=600)
+        run([venv / "bin" / "python", "tools/train.py", "--output", retrained], cwd=project, timeout=600)
         shipped = project / "model"
         assert (retrained.parent / "example.json").read_text() == (shipped / "example.json").read_text()
         if framework in BYTE_REPRODUCIBLE:

@@ -67,14 +67,14 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-up": ["docker compose up -d --build"],
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
-    "smoke": ["curl", "/readyz", "example.py model/{artifact}", "--fail-with-body", "-X POST", "/predict"],
+    "smoke": ["curl", "/readyz", "service/inference/example.py model/{artifact}", "--fail-with-body", "-X POST", "/predict"],
     "push": ["make push needs REGISTRY", "docker tag {image}:latest", "docker push"],
     "pre-commit": ["pre-commit run --all-files"],
     "template-check": ["cruft check"],
     "dev": ["HOST=127.0.0.1", "python start.py --reload"],
     "test": ["pytest"],
     "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
-    "train": ["requirements-train.txt", "train.py --output model/{artifact}"],
+    "train": ["requirements-train.txt", "tools/train.py --output model/{artifact}"],
 }
 GPU_TARGETS_WITH_COMMANDS = {
     "build-gpu": ["docker build", "-f Dockerfile.gpu", "-t {image}-gpu:latest"],
@@ -107,7 +107,7 @@ def check_project(project, answers: dict) -> None:
             if path.suffix not in MODEL_SUFFIXES:
                 match = IRIS.search(path.read_text())
                 assert match is None, f"{path.relative_to(project)}: {match.group(0)!r} in a regression bake"
-        assert "label" not in (project / "schemas.py").read_text()
+        assert "label" not in (project / "service" / "api" / "schemas.py").read_text()
 
     # Option-specific files exist exactly when chosen.
     for name in ("Dockerfile.gpu", "requirements-gpu.txt"):
@@ -242,8 +242,9 @@ def test_default_bake_layout(cookies):
     assert project.name == "iris-classifier"
     for name in (
         "serve_http.py",
-        "model.py",
-        "train.py",
+        "service/app.py",
+        "service/inference/loader.py",
+        "tools/train.py",
         "gunicorn.conf.py",
         "requirements-serve.txt",
         "requirements-dev.txt",

@@ -11,9 +11,9 @@ import shutil
 import sys
 import tempfile
 
-import draining
-from logs import logging_config
-from settings import load_settings
+from service.server import draining
+from service.server.logs import logging_config
+from service.settings import load_settings
 
 settings = load_settings()
 
@@ -61,7 +61,7 @@ worker_tmp_dir = SHM if os.path.isdir(SHM) and os.access(SHM, os.W_OK) else temp
 # user has no writable home, and nothing here uses gunicornc.
 control_socket_disable = True
 # The app writes one access line per request itself (with the request ID).
-logger_class = "logs.GunicornLogger"
+logger_class = "service.server.logs.GunicornLogger"
 errorlog = "-"
 loglevel = settings.log_level
 logconfig_dict = logging_config(settings.log_level, settings.log_format)
@@ -95,7 +95,7 @@ def on_starting(server) -> None:
 
 def post_worker_init(worker) -> None:
     # gthread workers never time out by themselves: see timeouts.py.
-    import timeouts
+    from service.server import timeouts
 
     timeouts.watch(timeout)
     draining.stop_listening_on_sigterm(worker)

@@ -19,7 +19,7 @@ import socket
 import sys
 from pathlib import Path
 
-from settings import ConfigurationError, load_settings
+from service.settings import ConfigurationError, load_settings
 
 CONFIG = Path(__file__).resolve().with_name("gunicorn.conf.py")
 

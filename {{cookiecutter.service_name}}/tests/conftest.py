@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import serve_http
-from example import read_example
-from settings import load_settings
+from service.inference.example import read_example
+from service.settings import load_settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 MODEL = load_settings().model_path

@@ -9,11 +9,11 @@ import time
 import numpy as np
 from conftest import EXAMPLE, PROJECT
 
-import batching
 import serve_http
-from app_state import ModelState
-from model import load_model
-from settings import load_settings
+from service.inference import batching
+from service.inference.loader import load_model
+from service.inference.state import ModelState
+from service.settings import load_settings
 
 
 class CountingModel:
@@ -137,7 +137,8 @@ def test_a_hung_batch_does_not_hold_up_the_batches_after_it():
 
 HUNG_BATCH = """
 import threading, numpy as np
-import batching, timeouts
+from service.inference import batching
+from service.server import timeouts
 never = threading.Event()
 predict = batching.predictor(lambda rows: never.wait() or rows, 64, 1)
 timeouts.watch(timeout=0.5, interval=0.1)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import EXAMPLE, MODEL, make_client
 
-from model import load_model
-from model_contract import ModelLoadError
+from service.inference.contract import ModelLoadError
+from service.inference.loader import load_model
 
 
 def test_predicts_the_example():

@@ -13,8 +13,8 @@ import pytest
 from conftest import make_client
 from onnx import TensorProto, helper, numpy_helper
 
-from model import load_model
-from model_contract import ModelLoadError
+from service.inference.contract import ModelLoadError
+from service.inference.loader import load_model
 
 WIDTH, CLASSES = 4, 3
 

@@ -6,9 +6,9 @@ import pytest
 from conftest import EXAMPLE, assert_matches_example, make_client
 
 import serve_http
-from app_state import ModelState
-from model import load_model
-from settings import load_settings
+from service.inference.loader import load_model
+from service.inference.state import ModelState
+from service.settings import load_settings
 
 ROW = EXAMPLE.instances[0]
 WIDTH = len(ROW)

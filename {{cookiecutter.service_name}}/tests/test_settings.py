@@ -2,7 +2,7 @@
 
 import pytest
 
-from settings import ConfigurationError, load_settings
+from service.settings import ConfigurationError, load_settings
 
 
 def test_defaults_make_a_working_service():

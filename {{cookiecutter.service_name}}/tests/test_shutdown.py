@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import PROJECT
 
-import draining
+from service.server import draining
 
 
 @pytest.fixture

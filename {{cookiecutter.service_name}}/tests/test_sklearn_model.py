@@ -17,8 +17,8 @@ from sklearn.linear_model import Ridge as Estimator
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from model import load_model
-from model_contract import ModelLoadError
+from service.inference.contract import ModelLoadError
+from service.inference.loader import load_model
 
 WIDTH = len(EXAMPLE.instances[0])
 

@@ -14,8 +14,8 @@ import pytest
 import torch
 from conftest import EXAMPLE, MODEL, make_client
 
-from model import load_model
-from model_contract import ModelLoadError
+from service.inference.contract import ModelLoadError
+from service.inference.loader import load_model
 
 WIDTH = len(EXAMPLE.instances[0])
 OUTPUTS = {% if classification %}3{% else %}1{% endif %}

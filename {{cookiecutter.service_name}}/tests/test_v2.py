@@ -14,9 +14,9 @@ from test_openapi import assert_documented
 from test_predict import NotFinite
 
 import serve_http
-from app_state import ModelState
-from model import load_model
-from settings import load_settings
+from service.inference.loader import load_model
+from service.inference.state import ModelState
+from service.settings import load_settings
 
 ROWS = EXAMPLE.instances
 WIDTH = len(ROWS[0])

@@ -6,8 +6,8 @@ import pytest
 import xgboost
 from conftest import EXAMPLE
 
-from model import load_model
-from model_contract import ModelLoadError
+from service.inference.contract import ModelLoadError
+from service.inference.loader import load_model
 
 WIDTH = len(EXAMPLE.instances[0])
 

@@ -18,10 +18,10 @@ import math
 
 import numpy as np
 
-from errors import ApiError
-from model_contract import TensorSpec
-from schemas import FLOAT32_MAX
-from v2_schemas import V2InferInput
+from service.api.schemas import FLOAT32_MAX
+from service.inference.contract import TensorSpec
+from service.v2.schemas import V2InferInput
+from service.web.errors import ApiError
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 # V2 datatype -> numpy dtype, little-endian as the binary extension lays them out.

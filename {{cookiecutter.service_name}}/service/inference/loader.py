@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from model_contract import DeclaredMetadata, Model, ModelLoadError, Task
-from {{ framework.module }} import {{ framework.adapter }}
+from service.inference.contract import DeclaredMetadata, Model, ModelLoadError, Task
+from service.inference.{{ framework.module }} import {{ framework.adapter }}
 
 # The task this service was generated for (the template's `task` answer).
 TASK: Task = {{ cookiecutter.task | jsonify }}  # fmt: skip

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from flask import current_app
 
-import metrics
-from errors import ApiError
-from model import load_model
-from model_contract import Model, ModelLoadError
+from service.inference.contract import Model, ModelLoadError
+from service.inference.loader import load_model
+from service.server import metrics
+from service.web.errors import ApiError
 
 log = logging.getLogger("service.model")
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from errors import ApiError
+from service.web.errors import ApiError
 
 # The largest finite float32: the model's input type.  Bounding the value here
 # puts the range in the OpenAPI document too, and nothing overflows later.

@@ -30,7 +30,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from model_contract import DeclaredMetadata, ModelLoadError, ModelMetadata, Task, io_tensors
+from service.inference.contract import DeclaredMetadata, ModelLoadError, ModelMetadata, Task, io_tensors
 
 log = logging.getLogger("service.model")
 

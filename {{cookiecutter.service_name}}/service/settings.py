@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from example import MODEL_FILE
+from service.inference.example import MODEL_FILE
 
 
 def default_workers() -> int:

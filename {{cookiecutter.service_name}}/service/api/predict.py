@@ -3,13 +3,12 @@
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-import metrics
-import schemas
-import timeouts
-from app_state import ready_model
-from errors import ApiError
-from openapi import operation
-from predictions import first_not_finite, to_predictions
+from service.api import schemas
+from service.inference.predictions import first_not_finite, to_predictions
+from service.inference.state import ready_model
+from service.server import metrics, timeouts
+from service.web.errors import ApiError
+from service.web.openapi import operation
 
 blueprint = Blueprint("predict", __name__)
 

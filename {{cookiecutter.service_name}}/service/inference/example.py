@@ -9,7 +9,7 @@ served outputs may be from them (absolute and relative).  train.py writes
 it; when you swap the model, write yours (see the README).  The tests,
 ``make smoke``, ``make bench`` and the OpenAPI examples all read it:
 
-    python3 example.py model/{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}    # {"instances": [...]}: make smoke's body (standard library only)
+    python3 service/inference/example.py model/{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}    # {"instances": [...]}: make smoke's body (standard library only)
 """
 
 import json
@@ -19,7 +19,7 @@ from pathlib import Path
 
 EXAMPLE_FILE = "example.json"
 # The model the project ships (train.py's output), MODEL_PATH's default in settings.py.
-MODEL_FILE = Path(__file__).resolve().parent / "model" / "{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}"
+MODEL_FILE = Path(__file__).resolve().parents[2] / "model" / "{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}"
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,10 @@ def read_example(model_path: Path) -> Example:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python3 example.py MODEL_FILE  (prints a /predict body with its example's instances)")
+        raise SystemExit(
+            "usage: python3 service/inference/example.py MODEL_FILE  (prints a /predict body with its example's instances)"
+        )
     try:
         print(json.dumps(read_example(Path(sys.argv[1])).request()))
     except ExampleError as error:
-        raise SystemExit(f"example.py: {error}") from None
+        raise SystemExit(f"example: {error}") from None

@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 import xgboost
 
-from model_contract import DeclaredMetadata, ModelLoadError, describe
+from service.inference.contract import DeclaredMetadata, ModelLoadError, describe
 
 SUFFIXES = (".json", ".ubj")
 CLASSIFIER_OBJECTIVES = ("multi:softprob", "binary:logistic")

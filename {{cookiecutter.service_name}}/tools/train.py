@@ -2,7 +2,7 @@
 {%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] -%}
 """Train the example {{ cookiecutter.task }} model and save it for {{ framework.runtime }}, reproducibly.
 
-    make train        # or: python train.py --output model/{{ framework.artifact }} [--force]
+    make train        # or: python tools/train.py --output model/{{ framework.artifact }} [--force]
 
 Writes the model and, beside it, its SHA-256 (``{{ framework.artifact }}.sha256``, checked
 by the service at start-up), ``metadata.json`` (name, version, task, feature

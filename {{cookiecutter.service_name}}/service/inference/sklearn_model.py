@@ -21,8 +21,8 @@ import numpy as np
 import skops.io
 from threadpoolctl import threadpool_limits
 
-from model_contract import DeclaredMetadata, ModelLoadError, describe
-from settings import load_settings
+from service.inference.contract import DeclaredMetadata, ModelLoadError, describe
+from service.settings import load_settings
 
 log = logging.getLogger("service.model")
 

@@ -53,7 +53,7 @@ def logging_config(level: str, log_format: str) -> dict:
             "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
         }
         if log_format == "json"
-        else {"()": "logs.TextFormatter", "format": TEXT_FORMAT}
+        else {"()": "service.server.logs.TextFormatter", "format": TEXT_FORMAT}
     )
     return {
         "version": 1,

@@ -15,7 +15,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-import schemas
+from service.api import schemas
 
 JSON = "application/json"
 # A Flask path variable, <name> or <converter:name>: OpenAPI writes it {name}.

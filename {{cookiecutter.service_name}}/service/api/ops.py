@@ -5,11 +5,10 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, current_app, jsonify
 
-import draining
-import metrics
-import schemas
-from app_state import model_state, ready_model
-from openapi import operation
+from service.api import schemas
+from service.inference.state import model_state, ready_model
+from service.server import draining, metrics
+from service.web.openapi import operation
 
 blueprint = Blueprint("ops", __name__)
 

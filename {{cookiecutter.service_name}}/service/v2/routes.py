@@ -13,18 +13,16 @@ import numpy as np
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import ValidationError
 
-import draining
-import metrics
-import timeouts
-import v2_schemas
-from api_predict import read_body
-from app_state import model_state, ready_model
-from errors import V2_PREFIX, ApiError
-from model_contract import Model
-from openapi import operation
-from predictions import first_not_finite, to_predictions
-from schemas import location
-from v2_tensors import HEADER_LENGTH, output_tensor, read_input, split_body
+from service.api.predict import read_body
+from service.api.schemas import location
+from service.inference.contract import Model
+from service.inference.predictions import first_not_finite, to_predictions
+from service.inference.state import model_state, ready_model
+from service.server import draining, metrics, timeouts
+from service.v2 import schemas
+from service.v2.tensors import HEADER_LENGTH, output_tensor, read_input, split_body
+from service.web.errors import V2_PREFIX, ApiError
+from service.web.openapi import operation
 
 blueprint = Blueprint("v2", __name__, url_prefix=V2_PREFIX)
 EXTENSIONS = ["binary_tensor_data"]
@@ -37,7 +35,7 @@ ERRORS = (400, 404, 413, 415, 422, 500, 503)
 # The binary extension's bodies: the JSON (its length in HEADER_LENGTH), then the tensors' bytes.
 BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 # Every V2 route documents its errors in the protocol's shape.
-v2_operation = functools.partial(operation, error_model=v2_schemas.V2ErrorResponse)
+v2_operation = functools.partial(operation, error_model=schemas.V2ErrorResponse)
 
 
 def served_model(name: str, version: str | None) -> Model:
@@ -52,7 +50,7 @@ def served_model(name: str, version: str | None) -> Model:
 
 
 @blueprint.get("/health/live")
-@v2_operation("V2 server live", {200: ("Live.", v2_schemas.V2Live)}, public=True)
+@v2_operation("V2 server live", {200: ("Live.", schemas.V2Live)}, public=True)
 def live():
     return jsonify(live=True)
 
@@ -60,7 +58,7 @@ def live():
 @blueprint.get("/health/ready")
 @v2_operation(
     "V2 server ready: the model is loaded and answers and the server is not stopping, like /readyz",
-    {200: ("Ready.", v2_schemas.V2Ready), 503: ("Not ready.", v2_schemas.V2Ready)},
+    {200: ("Ready.", schemas.V2Ready), 503: ("Not ready.", schemas.V2Ready)},
     public=True,
 )
 def ready():
@@ -69,7 +67,7 @@ def ready():
 
 
 @blueprint.get("")
-@v2_operation("V2 server metadata", {200: ("Server metadata.", v2_schemas.V2ServerMetadata)})
+@v2_operation("V2 server metadata", {200: ("Server metadata.", schemas.V2ServerMetadata)})
 def server_metadata():
     config = current_app.config
     return jsonify(name=config["SERVICE_NAME"], version=config["SERVICE_VERSION"], extensions=EXTENSIONS)
@@ -79,7 +77,7 @@ def server_metadata():
 @blueprint.get("/models/<name>/versions/<version>", endpoint="model_version_metadata")
 @v2_operation(
     "V2 model metadata: its input and output tensors",
-    {200: ("Model metadata.", v2_schemas.V2ModelMetadata)},
+    {200: ("Model metadata.", schemas.V2ModelMetadata)},
     errors=(404, 500, 503),
 )
 def model_metadata(name: str, version: str | None = None):
@@ -97,7 +95,7 @@ def model_metadata(name: str, version: str | None = None):
 @blueprint.get("/models/<name>/versions/<version>/ready", endpoint="model_version_ready")
 @v2_operation(
     "V2 model ready",
-    {200: ("Ready.", v2_schemas.V2ModelReady)},
+    {200: ("Ready.", schemas.V2ModelReady)},
     errors=(404, 500, 503),
 )
 def model_ready(name: str, version: str | None = None):
@@ -112,11 +110,11 @@ def model_ready(name: str, version: str | None = None):
     {
         200: (
             "The outputs; with binary outputs, the JSON is followed by their bytes.",
-            [v2_schemas.V2InferResponse, BINARY],
+            [schemas.V2InferResponse, BINARY],
         )
     },
     errors=ERRORS,
-    request=[v2_schemas.V2InferRequest, BINARY],
+    request=[schemas.V2InferRequest, BINARY],
     headers={
         HEADER_LENGTH: ("Binary extension: bytes of JSON before the binary tensors.", {"type": "integer", "minimum": 0})
     },
@@ -162,9 +160,9 @@ def infer(name: str, version: str | None = None):
     return response
 
 
-def parse_request(header: bytes) -> v2_schemas.V2InferRequest:
+def parse_request(header: bytes) -> schemas.V2InferRequest:
     try:
-        return v2_schemas.V2InferRequest.model_validate_json(header)
+        return schemas.V2InferRequest.model_validate_json(header)
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
         if first["type"] == "json_invalid":
@@ -172,7 +170,7 @@ def parse_request(header: bytes) -> v2_schemas.V2InferRequest:
         raise ApiError(400, "invalid_request", f"{location(first['loc'])}: {first['msg']}") from None
 
 
-def read_batch(infer_request: v2_schemas.V2InferRequest, specs, binary: memoryview) -> np.ndarray:
+def read_batch(infer_request: schemas.V2InferRequest, specs, binary: memoryview) -> np.ndarray:
     """The model's input batch from the request's inputs (binary ones consumed in order)."""
     by_name = {spec.name: spec for spec in specs}
     given: dict[str, np.ndarray] = {}
@@ -199,7 +197,7 @@ def read_batch(infer_request: v2_schemas.V2InferRequest, specs, binary: memoryvi
     return batch
 
 
-def requested_outputs(infer_request: v2_schemas.V2InferRequest, specs) -> list[tuple]:
+def requested_outputs(infer_request: schemas.V2InferRequest, specs) -> list[tuple]:
     """(output spec, in binary?) for every output to return, in the request's order."""
     default = flag((infer_request.parameters or {}).get("binary_data_output", False), "binary_data_output")
     if infer_request.outputs is None:

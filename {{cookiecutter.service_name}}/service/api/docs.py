@@ -7,7 +7,7 @@ Swagger UI's JavaScript and CSS: the image serves them itself, no CDN.
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from openapi import operation
+from service.web.openapi import operation
 
 blueprint = Blueprint("docs", __name__)
 

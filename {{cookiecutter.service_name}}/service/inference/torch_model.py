@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from model_contract import DeclaredMetadata, ModelLoadError, describe
+from service.inference.contract import DeclaredMetadata, ModelLoadError, describe
 
 log = logging.getLogger("service.model")
 

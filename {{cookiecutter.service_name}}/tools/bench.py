@@ -1,4 +1,4 @@
-"""Load-test the service as it runs in production: `make bench` (or `python bench.py --help`).
+"""Load-test the service as it runs in production: `make bench` (or `python -m tools.bench --help`).
 
 Starts gunicorn with gunicorn.conf.py on 127.0.0.1 (a free port), waits for
 /readyz, warms up, then drives ``POST /predict`` with wrk (keep-alive, a fixed
@@ -29,9 +29,9 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from example import MODEL_FILE, read_example
+from service.inference.example import MODEL_FILE, read_example
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # the project's root
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # wrk calls done() at the end; one machine-readable line, latencies in microseconds.
 WRK_SCRIPT = """
