@@ -27,9 +27,9 @@ import os
 import time
 
 import serve_http
-from app_state import ModelState
-from model import load_model
-from settings import load_settings
+from service.inference.loader import load_model
+from service.inference.state import ModelState
+from service.settings import load_settings
 
 HANG, SLOW, NOT_FINITE = 999.0, 998.0, 997.0
 

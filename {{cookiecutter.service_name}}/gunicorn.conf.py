@@ -1,4 +1,4 @@
-"""Gunicorn settings, derived from the same environment as the app (settings.py).
+"""Gunicorn settings, derived from the same environment as the app (service/settings.py).
 
 Read once when gunicorn starts; the effective values are logged in one line
 so `docker logs` shows what the service is really running with.
@@ -16,6 +16,14 @@ from service.server.logs import logging_config
 from service.settings import load_settings
 
 settings = load_settings()
+
+
+def threads_survive_fork() -> bool:
+    # Imported only when needed: the adapter imports the model's runtime.
+    from service.inference.loader import ADAPTER
+
+    return ADAPTER.threads_survive_fork
+
 
 # prometheus_client's multiprocess mode: every process writes its samples to
 # files in this directory and /metrics sums them.  It must exist, be empty and
@@ -44,15 +52,10 @@ keepalive = settings.keepalive
 max_requests = settings.max_requests
 max_requests_jitter = settings.max_requests_jitter
 # Load the model once in the master; forked workers share its memory pages.
-{%- if cookiecutter.model_framework == "onnx" %}
-# Not with MODEL_THREADS other than 1: ONNX Runtime starts a session's
-# intra-op threads with the session, and a worker forked from the master
-# would run a session whose threads stayed behind (one thread, whatever the
-# setting), so each worker then loads its own.
-preload_app = settings.preload and settings.model_threads == 1
-{%- else %}
-preload_app = settings.preload
-{%- endif %}
+# Not with MODEL_THREADS other than 1 for a runtime whose threads stay in the
+# process that loaded the model (the adapter's threads_survive_fork): each
+# worker then loads its own.
+preload_app = settings.preload and (settings.model_threads == 1 or threads_survive_fork())
 # Heartbeat files on a tmpfs: /dev/shm (gunicorn's recommendation) where it
 # exists, else the temp dir, never the (possibly read-only) image filesystem.
 SHM = "/dev/shm"  # noqa: S108  # nosec B108
@@ -70,26 +73,10 @@ proc_name = "{{ cookiecutter.service_name }}"
 
 
 def on_starting(server) -> None:
-    effective = {
-        "bind": bind,
-        "workers": workers,
-        "worker_class": worker_class,
-        "threads": threads,
-        "timeout": timeout,
-        "graceful_timeout": graceful_timeout,
-        "keepalive": keepalive,
-        "max_requests": max_requests,
-        "max_requests_jitter": max_requests_jitter,
-        "preload": preload_app,
-        "model_path": str(settings.model_path),
-        "model_threads": settings.model_threads,
-        "max_body_bytes": settings.max_body_bytes,
-        "max_batch_size": settings.max_batch_size,
-        "microbatch_max_size": settings.microbatch_max_size,
-        "microbatch_max_delay_ms": settings.microbatch_max_delay_ms,
-        "log_format": settings.log_format,
-        "api_key": "set" if settings.api_key else "unset",
-    }
+    # Every setting, and what gunicorn made of them.
+    # (host and port as the address bound, first; preload as gunicorn applies it.)
+    values = {name: value for name, value in settings.effective().items() if name not in ("host", "port")}
+    effective = {"bind": bind, **values, "preload": preload_app, "worker_class": worker_class}
     logging.getLogger("gunicorn.error").info("effective configuration", extra={"config": effective})
 
 

@@ -1,7 +1,9 @@
 """Every setting of the service, read from the environment in one place.
 
 Both gunicorn.conf.py and the Flask app read these, so the server and the app
-can never disagree.  Values are typed and range-checked at start-up: a bad
+can never disagree; views read them as ``current_app.config["SETTINGS"]``.
+A new setting is one field below (its environment variable is its name in
+upper case); gunicorn.conf.py logs every field at start-up.  Values are typed and range-checked at start-up: a bad
 value stops the service with one line naming the variable, e.g.
 
     invalid configuration: WORKERS='many': Input should be a valid integer
@@ -14,7 +16,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.inference.example import MODEL_FILE
+from service.project import MODEL_ARTIFACT
+from service.validation import one_line
+
+# The model the project ships (tools/train.py's output): MODEL_PATH's default.
+MODEL_FILE = Path(__file__).resolve().parents[1] / "model" / MODEL_ARTIFACT
 
 
 def default_workers() -> int:
@@ -71,6 +77,8 @@ class Settings(BaseSettings):
     )
 {%- endif %}
     api_key: str = Field("", description="When set, required by every route but health, readiness and metrics.")
+    # Your settings go here: one typed field each, e.g.
+    #   score_threshold: float = Field(0.5, ge=0, le=1, description="...")
 
 {%- if cookiecutter.model_framework == "sklearn" %}
 
@@ -83,6 +91,17 @@ class Settings(BaseSettings):
     def bind(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+    def effective(self) -> dict:
+        """Every setting as logged at start-up; secrets only as set or unset."""
+        values = self.model_dump(mode="json")
+        for name in SECRETS:
+            values[name] = "set" if values[name] else "unset"
+        return values
+
+
+# Settings whose values never reach a log line.
+SECRETS = ("api_key",)
 
 
 class ConfigurationError(SystemExit):
@@ -97,12 +116,13 @@ def variable_name(field: str) -> str:
     return next((name for name in names if name.lower() in present), field).upper()
 
 
+def setting_and_value(problem: dict) -> str:
+    """How a problem names what was wrong: the variable and the value it had, e.g. WORKERS='many'."""
+    return f"{variable_name('.'.join(map(str, problem['loc'])))}={problem.get('input')!r}"
+
+
 def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{variable_name('.'.join(map(str, e['loc'])))}={e.get('input')!r}: {e['msg']}"
-            for e in error.errors(include_url=False)
-        )
-        raise ConfigurationError(f"invalid configuration: {problems}") from None
+        raise ConfigurationError(f"invalid configuration: {one_line(error, setting_and_value, every=True)}") from None

@@ -16,6 +16,7 @@ from conftest import EXAMPLE, MODEL, make_client
 
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
+from service.settings import load_settings
 
 WIDTH = len(EXAMPLE.instances[0])
 OUTPUTS = {% if classification %}3{% else %}1{% endif %}
@@ -42,9 +43,9 @@ def test_a_pickle_is_refused_without_running_it(tmp_path):
 
 
 def test_model_threads_sets_torch_threads():
-    load_model(MODEL, threads=2)
+    load_model(MODEL, load_settings(model_threads=2))
     assert torch.get_num_threads() == 2
-    load_model(MODEL, threads=1)
+    load_model(MODEL, load_settings(model_threads=1))
     assert torch.get_num_threads() == 1
 
 
@@ -67,7 +68,7 @@ def test_a_worker_forked_after_a_multithreaded_warm_up_predicts_on_its_own_threa
     the same batch the same way within the time limit.  (Predicting on the
     forked main thread deadlocks, which is why gunicorn.conf.py keeps gthread.)
     """
-    model, _ = load_model(MODEL, threads=2)
+    model, _ = load_model(MODEL, load_settings(model_threads=2))
     batch = np.tile(np.array(EXAMPLE.instances, dtype=np.float32), (200_000 // len(EXAMPLE.instances) + 1, 1))
     before = threads_of_this_process()
     expected = model.predict(batch)

@@ -29,7 +29,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from service.inference.example import MODEL_FILE, read_example
+from service.inference.example import read_example
+from service.project import MODEL_ARTIFACT
 
 HERE = Path(__file__).resolve().parents[1]  # the project's root
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -69,7 +70,7 @@ def free_port() -> int:
 
 def predict_body(batch: int) -> bytes:
     """``batch`` instances of the served model's example, cycled."""
-    instances = read_example(Path(os.environ.get("MODEL_PATH", MODEL_FILE))).instances
+    instances = read_example(Path(os.environ.get("MODEL_PATH", HERE / "model" / MODEL_ARTIFACT))).instances
     rows = [instances[i % len(instances)] for i in range(batch)]
     return json.dumps({"instances": rows}).encode()
 

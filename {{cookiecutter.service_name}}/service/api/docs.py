@@ -1,15 +1,34 @@
 """API documentation: ``GET /openapi.json`` and the interactive page ``GET /docs``.
 
+The document is built once, when the app is created (``build_document``),
+from every registered route's ``@operation`` (service/web/openapi.py) and
+what only the served model knows: the width of an instance, the largest
+batch, and the examples from ``model/example.json``.
+
 The page is Swagger UI from the flask-swagger-ui package, whose wheel carries
 Swagger UI's JavaScript and CSS: the image serves them itself, no CDN.
 """
 
+import logging
+
+import numpy as np
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from service.web.openapi import operation
+from service.inference.example import ExampleError, read_example
+from service.inference.predictions import to_predictions
+from service.inference.state import ModelState
+from service.project import DESCRIPTION, SERVICE_VERSION, TITLE
+from service.settings import Settings
+from service.web.openapi import build_openapi, operation
+
+log = logging.getLogger("service")
 
 blueprint = Blueprint("docs", __name__)
+# Swagger UI at /docs/, rendering the document below.
+swagger_ui = get_swaggerui_blueprint(
+    "/docs", "/openapi.json", config={"app_name": TITLE, "layout": "BaseLayout", "deepLinking": False}
+)
 
 
 @blueprint.get("/openapi.json")
@@ -18,8 +37,34 @@ def openapi_document():
     return jsonify(current_app.extensions["openapi"])
 
 
-def register_docs(app: Flask, title: str) -> None:
-    """Both routes: the document, and Swagger UI rendering it at /docs/."""
-    app.register_blueprint(blueprint)
-    config = {"app_name": title, "layout": "BaseLayout", "deepLinking": False}
-    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config=config))
+def build_document(app: Flask, settings: Settings, state: ModelState) -> dict:
+    """The OpenAPI document of ``app``, with the served model's width, limits and examples."""
+    metadata = state.model.metadata if state.ready else None
+    info = {"title": TITLE, "description": DESCRIPTION, "version": SERVICE_VERSION}
+    # The V2 paths name the model: only the served one's name and version exist.
+    path_values = {"name": [metadata.name], "version": [metadata.version]} if metadata else {}
+    document = build_openapi(app, info, bool(settings.api_key), path_values)
+    components = document["components"]["schemas"]
+    limit_request(components["PredictRequest"], metadata.n_features if metadata else None, settings.max_batch_size)
+    try:
+        example = read_example(settings.model_path)
+    except ExampleError as error:
+        log.warning("no examples in the API document: %s", error)
+        return document
+    components["PredictRequest"]["examples"] = [example.request(2), {"instance": example.instances[0]}]
+    if metadata is not None:
+        predictions = to_predictions(np.asarray(example.outputs[:2]), metadata.labels)
+        components["PredictResponse"]["examples"] = [
+            {"predictions": predictions, "model": {"name": metadata.name, "version": metadata.version}}
+        ]
+    return document
+
+
+def limit_request(request: dict, n_features: int | None, max_batch_size: int) -> None:
+    # The served model fixes the width of an instance and the settings the
+    # largest batch: state them, so clients (and fuzzers) know what is valid.
+    properties = request["properties"]
+    properties["instances"]["maxItems"] = max_batch_size
+    if n_features is not None:
+        for instance in (properties["instance"], properties["instances"]["items"]):
+            instance["minItems"] = instance["maxItems"] = n_features

@@ -1,13 +1,11 @@
 {%- set classification = cookiecutter.task == "classification" -%}
 """Operations: liveness, readiness, model metadata and Prometheus metrics."""
 
-from dataclasses import asdict
-
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from service.api import schemas
-from service.inference.state import model_state, ready_model
-from service.server import draining, metrics
+from service.server import metrics
+from service.web import serving
 from service.web.openapi import operation
 
 blueprint = Blueprint("ops", __name__)
@@ -26,12 +24,10 @@ def healthz():
     public=True,
 )
 def readyz():
-    if draining.started():
-        return jsonify(status="not_ready", reason="shutting down"), 503
-    state = model_state()
-    if state.ready:
+    reason = serving.readiness()
+    if reason is None:
         return jsonify(status="ready")
-    return jsonify(status="not_ready", reason=state.reason), 503
+    return jsonify(status="not_ready", reason=reason), 503
 
 
 @blueprint.get("/metadata")
@@ -41,21 +37,7 @@ def readyz():
     errors=(500, 503),
 )
 def metadata():
-    info = ready_model().metadata
-    return jsonify(
-        name=info.name,
-        version=info.version,
-        task=info.task,
-        platform=info.platform,
-        sha256=model_state().sha256,
-        feature_names=list(info.feature_names),
-{%- if classification %}
-        labels=list(info.labels),
-{%- endif %}
-        inputs=[asdict(tensor) for tensor in info.inputs],
-        outputs=[asdict(tensor) for tensor in info.outputs],
-        max_batch_size=current_app.config["MAX_BATCH_SIZE"],
-    )
+    return jsonify(serving.metadata_document())
 
 
 @blueprint.get("/metrics")

@@ -6,7 +6,8 @@ strings, no booleans) within float32's range, no NaN or Infinity in any
 spelling, no unknown fields, and errors that name the offending position,
 e.g. ``instances[2][1]``.  The response models are not used to build
 responses (plain dicts are cheaper); the OpenAPI document is generated from
-them (openapi.py), and tests/test_openapi.py checks real responses against it.
+them (service/web/openapi.py), and tests/test_openapi.py checks real responses
+against it.  The error shape is service/web/errors.py's ``ErrorResponse``.
 """
 
 from typing import Annotated
@@ -14,11 +15,13 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from service.inference.contract import FLOAT32_MAX
+from service.validation import one_line, problems
 from service.web.errors import ApiError
+from service.web.serving import Tensor
 
-# The largest finite float32: the model's input type.  Bounding the value here
-# puts the range in the OpenAPI document too, and nothing overflows later.
-FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Bounding each value to float32's range (the model's input type) puts the
+# range in the OpenAPI document too, and nothing overflows later.
 Feature = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
 # pydantic would spell the bound out in 39 digits.
 OUT_OF_RANGE = dict.fromkeys(
@@ -72,12 +75,6 @@ class PredictResponse(BaseModel):
     model: ModelInfo
 
 
-class Tensor(BaseModel):
-    name: str
-    datatype: str = Field(description="KServe V2 datatype, e.g. FP32.")
-    shape: list[int] = Field(description="-1 for a dimension of any size (the batch).")
-
-
 class MetadataResponse(BaseModel):
     name: str
     version: str
@@ -98,55 +95,26 @@ class StatusResponse(BaseModel):
     reason: str | None = None
 
 
-class ErrorDetail(BaseModel):
-    loc: str = Field(description="Where in the request, e.g. instances[2][1].")
-    msg: str
-    type: str
-
-
-class ErrorBody(BaseModel):
-    code: str = Field(description="Stable machine-readable error code.")
-    message: str = Field(description="What was wrong, for a human.")
-    request_id: str | None = None
-    details: list[ErrorDetail] | None = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-
-
-def location(loc: tuple) -> str:
-    """('instances', 2, 1) -> 'instances[2][1]'."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
-def parse_predict_request(body: bytes, n_features: int, max_batch_size: int) -> np.ndarray:
-    """Validate a /predict body and return it as a float32 (n, n_features) array."""
+def parse_predict_request(body: bytes) -> tuple[list[list[float]], str]:
+    """Validate a /predict body: its rows, and the field they came in (``instances`` or ``instance``)."""
     try:
         request = PredictRequest.model_validate_json(body)
     except ValidationError as error:
-        details = [
-            {"loc": location(e["loc"]), "msg": OUT_OF_RANGE.get(e["type"], e["msg"]), "type": e["type"]}
-            for e in error.errors(include_url=False, include_input=False, include_context=False)
-        ]
+        details = problems(error, OUT_OF_RANGE)
         if details[0]["type"] == "json_invalid":
             raise ApiError(400, "malformed_json", f"request body is not valid JSON: {details[0]['msg']}") from None
-        first = details[0]
-        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-        raise ApiError(400, "invalid_request", f"{first['loc']}: {first['msg']}{more}", details) from None
+        raise ApiError(400, "invalid_request", one_line(error, messages=OUT_OF_RANGE), details) from None
 
-    rows = request.instances if request.instances is not None else [request.instance]
-    prefix = "instances" if request.instances is not None else "instance"
-    if len(rows) > max_batch_size:
-        raise ApiError(
-            413, "batch_too_large", f"instances: batch of {len(rows)} exceeds the maximum of {max_batch_size}"
-        )
+    if request.instances is not None:
+        return request.instances, "instances"
+    return [request.instance], "instance"
+
+
+def as_batch(rows: list[list[float]], field: str, n_features: int) -> np.ndarray:
+    """The model's float32 input, once every row has ``n_features`` values."""
     for index, row in enumerate(rows):
         if len(row) != n_features:
-            where = f"{prefix}[{index}]" if request.instances is not None else prefix
+            where = f"{field}[{index}]" if field == "instances" else field
             raise ApiError(400, "wrong_feature_count", f"{where}: expected {n_features} features, got {len(row)}")
     # Every value is finite and within float32's range (Feature): no overflow.
     return np.asarray(rows, dtype=np.float32)

@@ -9,7 +9,7 @@ each request its own rows back, in order.  Off (MICROBATCH_MAX_SIZE=0) the
 app calls the model directly, as without this module.
 
 Each request keeps its own errors: outputs are checked per request
-(api_predict.py), so a row without a finite prediction fails only its own
+(service/web/serving.py), so a row without a finite prediction fails only its own
 request; if the model raises on a gathered batch, each request of it is run
 again alone, so only the one that makes the model fail gets the error.
 

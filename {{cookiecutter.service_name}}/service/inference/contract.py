@@ -7,18 +7,24 @@ To serve your own model you replace one of two things:
   with its example (``model/example.json``) and, optionally, ``model/metadata.json``;
   ``{{ framework.module }}.py`` reads everything else from the model (see the README's
   "Bring your own model").
-* **the adapter** (another runtime): write a class with the three members
-  below in its own module and return it from ``model.load_model``.
+* **the adapter** (another runtime): write a class with the members below
+  in its own module in this package and import it in ``loader.py`` (the
+  template ships one for ONNX Runtime, scikit-learn, XGBoost and PyTorch).
+
+Inputs are changed before ``predict`` and outputs after it in
+``processing.py``, not here: an adapter only runs the model.
 
 A ``Model`` has:
 
-``load(path, threads, declared) -> Model`` (a classmethod)
+``load(path, declared, settings) -> Model`` (a classmethod)
     Called once per process before any request: in the gunicorn master when
     PRELOAD is on (the workers then share its memory), otherwise in each
     worker.  ``declared`` is what ``metadata.json`` beside the model says
     (it overrides what the adapter infers) and the task the service was
-    generated for.  Raises ``ModelLoadError`` with a one-line reason that tells the
-    fix (it is logged and shown on ``/readyz``); never anything else.
+    generated for; ``settings`` the service's settings (``model_threads``
+    and the adapter's own, e.g. ``model_trusted_types``).  Raises
+    ``ModelLoadError`` with a one-line reason that tells the fix (it is
+    logged and shown on ``/readyz``); never anything else.
 ``predict(batch) -> np.ndarray``
     ``batch`` is a float32 array of shape ``(n, n_features)``, already
     validated (finite, float32 range, the right width).  Returns a 2-D float
@@ -34,7 +40,12 @@ A ``Model`` has:
 ``metadata``
     A ``ModelMetadata``: name, version, task, feature names, class labels
     (classification) and the input and output tensors as the KServe V2 /
-    Open Inference Protocol model-metadata endpoint describes them.
+    Open Inference Protocol model-metadata endpoint describes them;
+    ``describe`` below builds it from one warm-up prediction.
+``threads_survive_fork`` (a class attribute)
+    False if the runtime's threads stay in the process that loaded the model
+    (ONNX Runtime starts a session's pool with the session): then a model
+    with MODEL_THREADS other than 1 is loaded in each worker, not preloaded.
 """
 
 from dataclasses import dataclass
@@ -43,8 +54,12 @@ from typing import ClassVar, Literal, Protocol
 
 import numpy as np
 
-Task = Literal["classification", "regression"]
+from service.project import Task
+from service.settings import Settings
+
 TASKS: tuple[Task, ...] = ("classification", "regression")
+# The largest finite float32, the type of predict()'s input: both APIs refuse values beyond it.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class ModelLoadError(RuntimeError):
@@ -118,13 +133,14 @@ def io_tensors(
 
 
 class Model(Protocol):
-    """What serve_http.py and its blueprints rely on (see the module docstring)."""
+    """What the service relies on (see the module docstring)."""
 
     metadata: ModelMetadata
     platform: ClassVar[str]
+    threads_survive_fork: ClassVar[bool]
 
     @classmethod
-    def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "Model": ...
+    def load(cls, path: Path, declared: DeclaredMetadata, settings: Settings) -> "Model": ...
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
 
@@ -138,13 +154,16 @@ def describe(
     *,
     labels: tuple[str, ...] | None = None,
     feature_names: tuple[str, ...] | None = None,
-    default_name: str | None = None,
+    label_source: str = "the model names",
+    output_datatype: str = "FP32",
 ) -> ModelMetadata:
     """The metadata of a model whose predict() gave ``warm_up`` for one row of zeros.
 
     ``labels`` and ``feature_names`` are what the adapter read from the model
-    (None if it says nothing); ``metadata.json`` overrides both.  Raises
-    ``ModelLoadError`` when the output fits neither the task nor the labels.
+    (None if it says nothing; ``label_source`` says where, for the error);
+    ``metadata.json`` overrides both.  ``output_datatype`` is the V2 type of
+    predict()'s output.  Raises ``ModelLoadError`` when the output fits
+    neither the task nor the labels.
     """
     if warm_up.ndim != 2 or warm_up.shape[0] != 1:
         raise ModelLoadError(path, f"one row in gave an output of shape {list(warm_up.shape)}, not one row out")
@@ -162,11 +181,11 @@ def describe(
             )
         chosen = declared.labels or labels or tuple(str(i) for i in range(width))
         if len(chosen) != width:
-            source = "metadata.json lists" if declared.labels else "the model names"
+            source = "metadata.json lists" if declared.labels else label_source
             raise ModelLoadError(path, f"{source} {len(chosen)} labels but the model gives {width} class scores")
-    inputs, outputs = io_tensors(declared.task, n_features, width)
+    inputs, outputs = io_tensors(declared.task, n_features, width, output_datatype)
     return ModelMetadata(
-        name=declared.name or default_name or path.stem,
+        name=declared.name or path.stem,
         version=declared.version or "unknown",
         task=declared.task,
         feature_names=names,

@@ -5,8 +5,8 @@
 ``instances`` are a few input rows; ``outputs`` what the model must give for
 them (the rows of ``predict()``: class probabilities, or regression values),
 computed by the framework the model was trained in; ``tolerance`` how far the
-served outputs may be from them (absolute and relative).  train.py writes
-it; when you swap the model, write yours (see the README).  The tests,
+served outputs may be from them (absolute and relative).  tools/train.py writes
+it; when you swap the model, write yours (see docs/model.md).  The tests,
 ``make smoke``, ``make bench`` and the OpenAPI examples all read it:
 
     python3 service/inference/example.py model/{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}    # {"instances": [...]}: make smoke's body (standard library only)
@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXAMPLE_FILE = "example.json"
-# The model the project ships (train.py's output), MODEL_PATH's default in settings.py.
-MODEL_FILE = Path(__file__).resolve().parents[2] / "model" / "{{ cookiecutter._frameworks[cookiecutter.model_framework].artifact }}"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Loading the served model: the file's integrity, its metadata.json, its adapter.
 
 {%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] %}
-The contract every model meets is in model_contract.py; this service's
-adapter ({{ framework.runtime }}) in {{ framework.module }}.py.  ``load_model``
-is the one entry the app calls, once per process (app_state.load_state).  Beside the model file it reads:
+The contract every model meets is in contract.py; this service's adapter
+({{ framework.runtime }}) in {{ framework.module }}.py, imported here and nowhere else:
+another runtime's adapter is a change of ``ADAPTER``.  ``load_model`` is the
+one entry the service calls, once per process (state.load_state).  Beside
+the model file it reads:
 
 * ``<file>.sha256`` (``sha256sum`` format): the file must match it.  Without
   it the model is served with a warning that its integrity was not checked.
@@ -19,11 +21,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.inference.contract import DeclaredMetadata, Model, ModelLoadError, Task
+from service.inference.contract import DeclaredMetadata, Model, ModelLoadError
 from service.inference.{{ framework.module }} import {{ framework.adapter }}
+from service.project import TASK, Task
+from service.settings import Settings, load_settings
+from service.validation import one_line
 
-# The task this service was generated for (the template's `task` answer).
-TASK: Task = {{ cookiecutter.task | jsonify }}  # fmt: skip
+# The framework's adapter: the class that loads and runs the model file.
+ADAPTER: type[Model] = {{ framework.adapter }}
 METADATA_FILE = "metadata.json"
 
 log = logging.getLogger("service.model")
@@ -75,9 +80,7 @@ def declared_metadata(path: Path, task: Task) -> DeclaredMetadata:
     try:
         declared = MetadataFile.model_validate_json(source.read_bytes())
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        where = ".".join(map(str, first["loc"])) or "file"
-        raise ModelLoadError(source, f"{METADATA_FILE}: {where}: {first['msg']}") from None
+        raise ModelLoadError(source, f"{METADATA_FILE}: {one_line(error)}") from None
     if declared.task not in (None, task):
         raise ModelLoadError(
             source, f"{METADATA_FILE} says task={declared.task}, but this service was generated for task={task}"
@@ -92,8 +95,11 @@ def declared_metadata(path: Path, task: Task) -> DeclaredMetadata:
     )
 
 
-def load_model(path: Path, threads: int = 1, task: Task = TASK) -> tuple[Model, str]:
-    """The model behind the contract, and its file's SHA-256; ``ModelLoadError`` says why not."""
+def load_model(path: Path, settings: Settings | None = None, task: Task = TASK) -> tuple[Model, str]:
+    """The model behind the contract, and its file's SHA-256; ``ModelLoadError`` says why not.
+
+    ``settings`` (by default, the environment's) reach the adapter: MODEL_THREADS and its own.
+    """
     path = Path(path)
     digest = verified_sha256(path)
-    return {{ framework.adapter }}.load(path, threads, declared_metadata(path, task)), digest
+    return ADAPTER.load(path, declared_metadata(path, task), settings or load_settings()), digest

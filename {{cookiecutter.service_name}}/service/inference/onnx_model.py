@@ -1,4 +1,4 @@
-"""The ONNX adapter of the model contract (model_contract.py), run by ONNX Runtime.
+"""The ONNX adapter of the model contract (contract.py), run by ONNX Runtime.
 
 It serves what the usual converters export, with no hand-made metadata:
 
@@ -12,7 +12,7 @@ It serves what the usual converters export, with no hand-made metadata:
 
 Class labels come from the graph where the converter put them (ZipMap or the
 classifier node), else ``0..K-1``; feature names default to ``f0..fN``.
-``metadata.json`` beside the model overrides both (see model.py).
+``metadata.json`` beside the model overrides both (see loader.py).
 
 The export mistakes it can see are refused at load with one line that says
 the fix (shown on ``/readyz``): several inputs, an input that is not a
@@ -30,7 +30,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from service.inference.contract import DeclaredMetadata, ModelLoadError, ModelMetadata, Task, io_tensors
+from service.inference.contract import DeclaredMetadata, ModelLoadError, ModelMetadata, describe
+from service.project import Task
+from service.settings import Settings
 
 log = logging.getLogger("service.model")
 
@@ -98,6 +100,10 @@ class OnnxModel:
     """An ONNX graph behind the contract: predict() returns probabilities or values."""
 
     platform: ClassVar[str] = "onnxruntime"
+    # A session's intra-op threads start with the session and stay in the
+    # process that made it: a worker forked from a preloading master would run
+    # with one thread whatever MODEL_THREADS says.
+    threads_survive_fork: ClassVar[bool] = False
 
     def __init__(self, run: Callable[[np.ndarray], np.ndarray], metadata: ModelMetadata) -> None:
         self._run = run
@@ -107,9 +113,9 @@ class OnnxModel:
         return self._run(batch)
 
     @classmethod
-    def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "OnnxModel":
+    def load(cls, path: Path, declared: DeclaredMetadata, settings: Settings) -> "OnnxModel":
         try:
-            session = ort.InferenceSession(str(path), _session_options(threads), providers=_providers())
+            session = ort.InferenceSession(str(path), _session_options(settings.model_threads), providers=_providers())
             graph_labels, producers = _graph_facts(path)
         except Exception as error:  # ONNX Runtime's and protobuf's many error types: one line, no path
             raise ModelLoadError(path, f"not a loadable ONNX model ({_one_line(error, path)})") from error
@@ -122,23 +128,15 @@ class OnnxModel:
             raise
         except Exception as error:  # the graph's own error: say which, on one line
             raise ModelLoadError(path, f"the model fails on a row of zeros ({_one_line(error, path)})") from error
-        if result.ndim != 2 or result.shape[0] != 1:
-            raise ModelLoadError(path, f"one row in gave an output of shape {list(result.shape)}, not one row out")
-        width = result.shape[1]
-        labels: tuple[str, ...] = ()
-        if declared.task == "classification":
-            labels = cls._labels(path, declared, graph_labels, width)
-        feature_names = declared.feature_names or tuple(f"f{i}" for i in range(n_features))
-        inputs, outputs = io_tensors(declared.task, n_features, width, V2_DATATYPES.get(result.dtype, "FP32"))
-        metadata = ModelMetadata(
-            name=declared.name or path.stem,
-            version=declared.version or "unknown",
-            task=declared.task,
-            feature_names=feature_names,
-            labels=labels,
-            inputs=inputs,
-            outputs=outputs,
-            platform=cls.platform,
+        metadata = describe(
+            path,
+            declared,
+            cls.platform,
+            n_features,
+            result,
+            labels=tuple(graph_labels) if graph_labels is not None else None,
+            label_source="the graph names",
+            output_datatype=V2_DATATYPES.get(result.dtype, "FP32"),
         )
         return cls(run, metadata)
 
@@ -240,25 +238,3 @@ class OnnxModel:
             return probabilities
         log.info("output '%s' is taken as logits: softmax gives the probabilities", scores.name)
         return lambda batch: softmax(probabilities(batch))
-
-    @staticmethod
-    def _labels(path: Path, declared: DeclaredMetadata, graph_labels: list[str] | None, width: int) -> tuple[str, ...]:
-        if width < 2:
-            raise ModelLoadError(
-                path,
-                f"the model gives {width} score per row, a classifier one per class (a regressor needs a service "
-                "generated with task=regression)",
-            )
-        if declared.labels is not None:
-            if len(declared.labels) != width:
-                raise ModelLoadError(
-                    path, f"metadata.json lists {len(declared.labels)} labels but the model gives {width} class scores"
-                )
-            return declared.labels
-        if graph_labels is not None:
-            if len(graph_labels) != width:
-                raise ModelLoadError(
-                    path, f"the graph names {len(graph_labels)} class labels but the model gives {width} class scores"
-                )
-            return tuple(graph_labels)
-        return tuple(str(i) for i in range(width))

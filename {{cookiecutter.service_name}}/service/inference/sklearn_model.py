@@ -1,4 +1,4 @@
-"""The scikit-learn adapter of the model contract (model_contract.py).
+"""The scikit-learn adapter of the model contract (contract.py).
 
 Serves any fitted estimator or pipeline: a classifier answers with
 ``predict_proba`` (labels from ``classes_``), a regressor with ``predict``;
@@ -22,7 +22,7 @@ import skops.io
 from threadpoolctl import threadpool_limits
 
 from service.inference.contract import DeclaredMetadata, ModelLoadError, describe
-from service.settings import load_settings
+from service.settings import Settings
 
 log = logging.getLogger("service.model")
 
@@ -73,6 +73,8 @@ class SklearnModel:
     """A fitted scikit-learn estimator behind the contract."""
 
     platform: ClassVar[str] = "scikit-learn"
+    # Its thread pools belong to the thread that starts them: a forked worker starts its own.
+    threads_survive_fork: ClassVar[bool] = True
 
     def __init__(self, estimator: Any, classification: bool) -> None:
         self._estimator = estimator
@@ -82,8 +84,7 @@ class SklearnModel:
         return np.asarray(self._predict(batch), dtype=np.float32).reshape(len(batch), -1)
 
     @classmethod
-    def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "SklearnModel":
-        settings = load_settings()
+    def load(cls, path: Path, declared: DeclaredMetadata, settings: Settings) -> "SklearnModel":
         if path.suffix in SKOPS_SUFFIXES:
             estimator = _read_skops(path, settings.trusted_types)
         elif path.suffix in PICKLE_SUFFIXES:
@@ -103,8 +104,8 @@ class SklearnModel:
         if n_features is None:
             raise ModelLoadError(path, f"{type(estimator).__name__} has no n_features_in_: is it fitted?")
         # Once per process: BLAS and OpenMP pools sized like the other runtimes' model threads.
-        if threads:
-            threadpool_limits(limits=threads)
+        if settings.model_threads:
+            threadpool_limits(limits=settings.model_threads)
         # The service passes arrays, not data frames: a model fitted on named
         # columns would warn on every request that the array has no names.
         warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)

@@ -1,20 +1,17 @@
-"""The served model's state, kept on the app (``app.extensions["model"]``).
+"""The served model's state: the model, or why there is none.
 
-Loaded once per process by ``load_state`` (serve_http.create_app); views
-read it with ``model_state()``, or ``ready_model()`` when they need the model.
+Loaded once per process by ``load_state`` (service/app.py keeps it on the
+app); views reach it through service/web/serving.py.
 """
 
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
-
-from flask import current_app
 
 from service.inference.contract import Model, ModelLoadError
 from service.inference.loader import load_model
 from service.server import metrics
-from service.web.errors import ApiError
+from service.settings import Settings
 
 log = logging.getLogger("service.model")
 
@@ -32,11 +29,11 @@ class ModelState:
         return self.model is not None
 
 
-def load_state(path: Path, threads: int) -> ModelState:
-    """Load the model, and say once in the log what was inferred or why it failed."""
+def load_state(settings: Settings) -> ModelState:
+    """Load MODEL_PATH, and say once in the log what was inferred or why it failed."""
     started = time.perf_counter()
     try:
-        model, digest = load_model(path, threads)
+        model, digest = load_model(settings.model_path, settings)
     except ModelLoadError as error:
         log.error("model not loaded, service will not become ready: %s", error)
         return ModelState(reason=error.reason)
@@ -58,15 +55,3 @@ def load_state(path: Path, threads: int) -> ModelState:
         },
     )
     return ModelState(model=model, sha256=digest, reason="")
-
-
-def model_state() -> ModelState:
-    return current_app.extensions["model"]
-
-
-def ready_model() -> Model:
-    """The model, or a 503 saying why there is none."""
-    state = current_app.extensions["model"]
-    if state.model is None:
-        raise ApiError(503, "model_not_ready", f"model not ready: {state.reason}")
-    return state.model

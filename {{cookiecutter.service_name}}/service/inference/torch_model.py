@@ -1,4 +1,4 @@
-"""The PyTorch adapter of the model contract (model_contract.py): a TorchScript module.
+"""The PyTorch adapter of the model contract (contract.py): a TorchScript module.
 
 Why TorchScript (``torch.jit.script``/``trace`` + ``torch.jit.save``, a
 ``.pt`` file) and not ``torch.export``: ``torch.jit.load`` rebuilds the
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from service.inference.contract import DeclaredMetadata, ModelLoadError, describe
+from service.settings import Settings
 
 log = logging.getLogger("service.model")
 
@@ -55,6 +56,8 @@ class TorchModel:
     """A TorchScript module behind the contract, run under torch.inference_mode()."""
 
     platform: ClassVar[str] = "pytorch"
+    # Its thread pools belong to the thread that starts them: a forked worker starts its own.
+    threads_survive_fork: ClassVar[bool] = True
 
     def __init__(self, module: torch.jit.ScriptModule, device: torch.device, softmax: bool) -> None:
         self._module = module
@@ -69,7 +72,7 @@ class TorchModel:
             return output.float().cpu().numpy().reshape(len(batch), -1)
 
     @classmethod
-    def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "TorchModel":
+    def load(cls, path: Path, declared: DeclaredMetadata, settings: Settings) -> "TorchModel":
         if path.suffix != ".pt":
             raise ModelLoadError(
                 path, f"unknown file type {path.suffix!r}: save a TorchScript module with torch.jit.save to .pt"
@@ -79,7 +82,7 @@ class TorchModel:
         # pool belongs to the master's main thread, and a worker predicts on
         # its gthread request threads, which start pools of their own
         # (tests/test_torch_model.py forks after a multi-threaded batch).
-        torch.set_num_threads(threads or os.cpu_count() or 1)
+        torch.set_num_threads(settings.model_threads or os.cpu_count() or 1)
         device = _device()
         try:
             with warnings.catch_warnings():  # the deprecation above, chosen knowingly (start-up, one thread)

@@ -1,4 +1,4 @@
-"""The XGBoost adapter of the model contract (model_contract.py).
+"""The XGBoost adapter of the model contract (contract.py).
 
 Reads XGBoost's own format, JSON (``.json``) or UBJSON (``.ubj``), as
 ``save_model`` writes it from a raw ``Booster`` or from the scikit-learn
@@ -20,6 +20,7 @@ import numpy as np
 import xgboost
 
 from service.inference.contract import DeclaredMetadata, ModelLoadError, describe
+from service.settings import Settings
 
 SUFFIXES = (".json", ".ubj")
 CLASSIFIER_OBJECTIVES = ("multi:softprob", "binary:logistic")
@@ -34,6 +35,8 @@ class XGBoostModel:
     """An XGBoost Booster behind the contract."""
 
     platform: ClassVar[str] = "xgboost"
+    # Its thread pools belong to the thread that starts them: a forked worker starts its own.
+    threads_survive_fork: ClassVar[bool] = True
 
     def __init__(self, booster: xgboost.Booster, binary: bool) -> None:
         self._booster = booster
@@ -47,7 +50,7 @@ class XGBoostModel:
         return output
 
     @classmethod
-    def load(cls, path: Path, threads: int, declared: DeclaredMetadata) -> "XGBoostModel":
+    def load(cls, path: Path, declared: DeclaredMetadata, settings: Settings) -> "XGBoostModel":
         if path.suffix not in SUFFIXES:
             raise ModelLoadError(
                 path, f"unknown file type {path.suffix!r}: save the model with save_model('model.ubj') (or .json)"
@@ -59,7 +62,7 @@ class XGBoostModel:
             message = " ".join(str(error).split()).replace(str(path), path.name)[:200]
             raise ModelLoadError(path, f"not a loadable XGBoost model ({type(error).__name__}: {message})") from error
         # 0 lets XGBoost use every core, as for the other runtimes' model threads.
-        booster.set_param({"nthread": threads})
+        booster.set_param({"nthread": settings.model_threads})
         if objective.startswith(NOT_SERVED):
             raise ModelLoadError(
                 path,

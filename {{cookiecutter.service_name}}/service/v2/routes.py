@@ -1,34 +1,35 @@
 """The Open Inference Protocol (KServe V2) beside /predict: health, metadata and inference under /v2.
 
 What KServe, Triton and MLServer clients call (the protocol's REST
-specification), with Triton's binary tensor data extension (v2_tensors.py).
-Errors are the protocol's ``{"error": "..."}`` (errors.py).  The same limits,
-metrics, logs, request IDs and API key as the native API apply.
+specification), with Triton's binary tensor data extension (tensors.py).
+Errors are the protocol's ``{"error": "..."}`` (``error_shape``, registered
+for PREFIX by service/app.py).  The same limits, metrics, logs, request IDs and
+API key as the native API apply: both go through service/web/serving.py.
 """
 
 import functools
 import json
 
 import numpy as np
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import ValidationError
 
-from service.api.predict import read_body
-from service.api.schemas import location
 from service.inference.contract import Model
-from service.inference.predictions import first_not_finite, to_predictions
-from service.inference.state import model_state, ready_model
-from service.server import draining, metrics, timeouts
+from service.inference.predictions import to_predictions
+from service.project import SERVICE_NAME, SERVICE_VERSION, V2_PLATFORM
+from service.server import metrics
 from service.v2 import schemas
 from service.v2.tensors import HEADER_LENGTH, output_tensor, read_input, split_body
-from service.web.errors import V2_PREFIX, ApiError
+from service.validation import one_line
+from service.web import serving
+from service.web.bodies import check_content_type, read_body
+from service.web.errors import ApiError
 from service.web.openapi import operation
 
-blueprint = Blueprint("v2", __name__, url_prefix=V2_PREFIX)
+# Where the protocol's routes live.
+PREFIX = "/v2"
+blueprint = Blueprint("v2", __name__, url_prefix=PREFIX)
 EXTENSIONS = ["binary_tensor_data"]
-# The protocol's platform name ("<project>_<format>") of this service's runtime
-# (the protocol itself names onnx_onnxv1 and pytorch_torchscript; the others follow its form).
-PLATFORM = {{ cookiecutter._frameworks[cookiecutter.model_framework].v2_platform | jsonify }}  # fmt: skip
 # Bodies a V2 client sends: JSON, or JSON and binary tensors (tritonclient sends no Content-Type).
 BODY_TYPES = (None, "application/json", "application/octet-stream")
 ERRORS = (400, 404, 413, 415, 422, 500, 503)
@@ -38,9 +39,14 @@ BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "b
 v2_operation = functools.partial(operation, error_model=schemas.V2ErrorResponse)
 
 
+def error_shape(status: int, code: str, message: str, details: list[dict] | None) -> dict:
+    """The protocol's error body: the message alone (the request ID is in the X-Request-ID header)."""
+    return {"error": message}
+
+
 def served_model(name: str, version: str | None) -> Model:
     """The model the path names: 404 for another name or version, 503 while it is not ready."""
-    model = ready_model()
+    model = serving.ready_model()
     info = model.metadata
     if name != info.name:
         raise ApiError(404, "unknown_model", f"unknown model {name!r}; this server serves {info.name!r}")
@@ -62,15 +68,14 @@ def live():
     public=True,
 )
 def ready():
-    serving = model_state().ready and not draining.started()
-    return jsonify(ready=serving), 200 if serving else 503
+    ready = serving.readiness() is None
+    return jsonify(ready=ready), 200 if ready else 503
 
 
 @blueprint.get("")
 @v2_operation("V2 server metadata", {200: ("Server metadata.", schemas.V2ServerMetadata)})
 def server_metadata():
-    config = current_app.config
-    return jsonify(name=config["SERVICE_NAME"], version=config["SERVICE_VERSION"], extensions=EXTENSIONS)
+    return jsonify(name=SERVICE_NAME, version=SERVICE_VERSION, extensions=EXTENSIONS)
 
 
 @blueprint.get("/models/<name>", endpoint="model_metadata")
@@ -81,13 +86,15 @@ def server_metadata():
     errors=(404, 500, 503),
 )
 def model_metadata(name: str, version: str | None = None):
-    info = served_model(name, version).metadata
+    served_model(name, version)
+    document = serving.metadata_document()
     return jsonify(
-        name=info.name,
-        versions=[info.version],
-        platform=PLATFORM,
-        inputs=[{"name": t.name, "datatype": t.datatype, "shape": list(t.shape)} for t in info.inputs],
-        outputs=[{"name": t.name, "datatype": t.datatype, "shape": list(t.shape)} for t in info.outputs],
+        name=document["name"],
+        versions=[document["version"]],
+        # The protocol's platform name ("<project>_<format>") of this service's runtime.
+        platform=V2_PLATFORM,
+        inputs=document["inputs"],
+        outputs=document["outputs"],
     )
 
 
@@ -121,24 +128,13 @@ def model_ready(name: str, version: str | None = None):
 )
 def infer(name: str, version: str | None = None):
     model = served_model(name, version)
-    if (request.mimetype or None) not in BODY_TYPES:
-        raise ApiError(
-            415, "unsupported_media_type", f"Content-Type must be application/json, got {request.mimetype!r}"
-        )
-    if request.content_encoding not in (None, "identity"):
-        raise ApiError(415, "unsupported_media_type", f"Content-Encoding {request.content_encoding!r} is not supported")
-    header, binary = split_body(read_body(current_app.config["MAX_CONTENT_LENGTH"]), request.headers.get(HEADER_LENGTH))
+    check_content_type(BODY_TYPES)
+    header, binary = split_body(read_body(serving.settings().max_body_bytes), request.headers.get(HEADER_LENGTH))
     infer_request = parse_request(header)
     info = model.metadata
     batch = read_batch(infer_request, info.inputs, binary)
     outputs = requested_outputs(infer_request, info.outputs)
-    with timeouts.prediction():
-        values = current_app.extensions["predict"](batch)
-    bad_row = first_not_finite(values)
-    if bad_row is not None:
-        raise ApiError(
-            422, "prediction_not_finite", f"row {bad_row}: the model gives no finite prediction for these values"
-        )
+    values = serving.predict(batch, item="row")
     metrics.count_predictions(to_predictions(values, info.labels))
     tensors, raws = [], []
     for spec, binary_output in outputs:
@@ -167,7 +163,7 @@ def parse_request(header: bytes) -> schemas.V2InferRequest:
         first = error.errors(include_url=False, include_input=False)[0]
         if first["type"] == "json_invalid":
             raise ApiError(400, "malformed_json", f"request JSON is not valid: {first['msg']}") from None
-        raise ApiError(400, "invalid_request", f"{location(first['loc'])}: {first['msg']}") from None
+        raise ApiError(400, "invalid_request", one_line(error)) from None
 
 
 def read_batch(infer_request: schemas.V2InferRequest, specs, binary: memoryview) -> np.ndarray:
@@ -187,13 +183,9 @@ def read_batch(infer_request: schemas.V2InferRequest, specs, binary: memoryview)
     # The contract's predict() takes one input, so every valid request gives exactly it
     # (at least one input, each known, none twice).
     (batch,) = given.values()
-    limit = current_app.config["MAX_BATCH_SIZE"]
     if len(batch) == 0:  # as /predict: an adapter need not handle an empty batch
         raise ApiError(400, "empty_batch", f"input {specs[0].name!r}: the batch is empty (shape {list(batch.shape)})")
-    if len(batch) > limit:
-        raise ApiError(
-            413, "batch_too_large", f"input {specs[0].name!r}: batch of {len(batch)} exceeds the maximum of {limit}"
-        )
+    serving.check_batch_size(len(batch), f"input {specs[0].name!r}")
     return batch
 
 

@@ -1,8 +1,8 @@
 """The Open Inference Protocol (KServe V2) request and response shapes, as pydantic models.
 
 They validate the JSON of ``POST /v2/models/{name}/infer`` and are the
-schemas of the V2 routes in ``/openapi.json`` (openapi.py), like schemas.py
-for the native API.  Field meanings follow the protocol's REST specification
+schemas of the V2 routes in ``/openapi.json`` (service/web/openapi.py), like
+service/api/schemas.py for the native API.  Field meanings follow the protocol's REST specification
 (kserve/open-inference-protocol, ``specification/protocol/inference_rest.md``);
 the ``binary_data*`` parameters are Triton's binary tensor data extension.
 """
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from service.api.schemas import Tensor
+from service.web.serving import Tensor
 
 Datatype = Literal[
     "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"

@@ -18,8 +18,7 @@ import math
 
 import numpy as np
 
-from service.api.schemas import FLOAT32_MAX
-from service.inference.contract import TensorSpec
+from service.inference.contract import FLOAT32_MAX, TensorSpec
 from service.v2.schemas import V2InferInput
 from service.web.errors import ApiError
 

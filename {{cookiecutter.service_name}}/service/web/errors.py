@@ -1,21 +1,26 @@
-"""Every error the service returns is JSON: ``{"error": {"code", "message", ...}}``.
+"""Every error the service returns is JSON, in the shape of the API that answers.
 
-Under ``/v2`` (the Open Inference Protocol, api_v2.py) it is the protocol's
-``{"error": "<message>"}`` instead, routing errors (404, 405) included: V2
-clients read that shape and no other.
+The native API's shape is ``{"error": {"code", "message", "request_id", "details"?}}``
+(``ErrorResponse``).  An API with a shape of its own registers it for its URL
+prefix with ``register_error_shape`` (the Open Inference Protocol answers
+``{"error": "<message>"}`` under /v2, routing errors such as 404 and 405
+included, since V2 clients read that shape and no other).
 
 4xx answers say what was wrong with the request.  A 500 logs the traceback
 with the request ID and returns only that ID, never the traceback.
 """
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, current_app, g, jsonify, request
+from pydantic import BaseModel, Field
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("service.errors")
-# Where the Open Inference Protocol's routes live (api_v2.py's blueprint prefix).
-V2_PREFIX = "/v2"
+
+# (status, code, message, details) -> the JSON body of an error response.
+ErrorShape = Callable[[int, str, str, list[dict] | None], dict]
 
 
 class ApiError(Exception):
@@ -26,14 +31,44 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details, self.headers = status, code, message, details, headers
 
 
+class ErrorDetail(BaseModel):
+    loc: str = Field(description="Where in the request, e.g. instances[2][1].")
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable error code.")
+    message: str = Field(description="What was wrong, for a human.")
+    request_id: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def native_shape(status: int, code: str, message: str, details: list[dict] | None) -> dict:
+    body = {"code": code, "message": message, "request_id": g.get("request_id")}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def register_error_shape(app: Flask, prefix: str, shape: ErrorShape) -> None:
+    """Answer errors of the paths under ``prefix`` (and ``prefix`` itself) in ``shape``."""
+    app.extensions.setdefault("error_shapes", []).append((prefix, shape))
+
+
+def shape_for(path: str) -> ErrorShape:
+    for prefix, shape in current_app.extensions.get("error_shapes", ()):
+        if path == prefix or path.startswith(prefix + "/"):
+            return shape
+    return native_shape
+
+
 def error_response(status: int, code: str, message: str, details=None, headers=None):
-    if request.path == V2_PREFIX or request.path.startswith(V2_PREFIX + "/"):
-        response = jsonify(error=message)  # the request ID is in the X-Request-ID header
-    else:
-        body = {"code": code, "message": message, "request_id": g.get("request_id")}
-        if details:
-            body["details"] = details
-        response = jsonify(error=body)
+    response = jsonify(shape_for(request.path)(status, code, message, details))
     response.status_code = status
     for name, value in headers or ():
         response.headers[name] = value

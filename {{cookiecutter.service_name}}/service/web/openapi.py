@@ -3,9 +3,12 @@
 Each documented view carries ``@operation(...)``: a summary, its request
 model, its responses by status.  ``build_openapi`` walks the app's URL map,
 so a new route is in the document as soon as it is registered, and every
-schema is the pydantic model that validates or shapes it (schemas.py).  The
-served model adds what only it knows: the width of an instance, and the
-examples from ``model/example.json``.
+schema is the pydantic model that validates or shapes it.  The APIs add what
+only the served model knows (service/api/docs.py: the width of an instance,
+the examples from ``model/example.json``).
+
+``public=True`` is also what the API-key check reads (service/web/requests.py):
+a public route answers without the key wherever it is registered.
 """
 
 import re
@@ -15,7 +18,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from service.api import schemas
+from service.web.errors import ErrorResponse
 
 JSON = "application/json"
 # A Flask path variable, <name> or <converter:name>: OpenAPI writes it {name}.
@@ -44,7 +47,7 @@ def operation(
     errors: tuple[int, ...] = (),
     request: Body | None = None,
     public: bool = False,
-    error_model: type[BaseModel] = schemas.ErrorResponse,
+    error_model: type[BaseModel] = ErrorResponse,
     headers: dict[str, tuple[str, dict]] | None = None,
 ) -> Callable:
     """Document a view: ``responses`` maps a status to (description, body).
@@ -104,7 +107,7 @@ def _operation(endpoint: str, spec: dict, api_key: bool, public: bool, path_valu
 
 def _models(app: Flask) -> list[tuple[type[BaseModel], str]]:
     """Every pydantic model the documented views use, with the JSON-schema mode it is used in."""
-    found = {schemas.ErrorResponse: "serialization"}
+    found = {ErrorResponse: "serialization"}
     for view in app.view_functions.values():
         spec = getattr(view, "openapi", None)
         if spec is None:
@@ -123,21 +126,14 @@ def _body_models(body: Body | None) -> list[type[BaseModel]]:
     return [part for part in parts if part is not None and not isinstance(part, dict)]
 
 
-def build_openapi(
-    app: Flask, info: dict, api_key: bool, limits: dict, examples: dict, path_values: dict[str, list[str]]
-) -> dict:
+def build_openapi(app: Flask, info: dict, api_key: bool, path_values: dict[str, list[str]]) -> dict:
     """The document for ``app``'s routes.
 
-    ``limits``: ``n_features`` (None without a model) and ``max_batch_size``.
-    ``examples``: the request bodies and responses to show, by model name.
     ``path_values``: the only values a path variable can take (the served
     model's name and version), by variable name; any string where absent.
     """
     _, defs = models_json_schema(_models(app), ref_template="#/components/schemas/{model}")
     components = defs["$defs"]
-    _limit_request(components["PredictRequest"], limits["n_features"], limits["max_batch_size"])
-    for name, values in examples.items():
-        components[name]["examples"] = values
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         view = app.view_functions[rule.endpoint]
@@ -160,13 +156,3 @@ def build_openapi(
 
 def _path_schema(values: list[str] | None) -> dict:
     return {"type": "string", "enum": values} if values else {"type": "string", "minLength": 1}
-
-
-def _limit_request(request: dict, n_features: int | None, max_batch_size: int) -> None:
-    # The served model fixes the width of an instance and the settings the
-    # largest batch: state them, so clients (and fuzzers) know what is valid.
-    properties = request["properties"]
-    properties["instances"]["maxItems"] = max_batch_size
-    if n_features is not None:
-        for instance in (properties["instance"], properties["instances"]["items"]):
-            instance["minItems"] = instance["maxItems"] = n_features
