@@ -73,7 +73,7 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "template-check": ["cruft check"],
     "dev": ["HOST=127.0.0.1", "python start.py --reload"],
     "test": ["pytest"],
-    "lint": ["ruff check .", "ruff format --check .", "hadolint Dockerfile.cpu"],
+    "lint": ["ruff check .", "ruff format --check .", "lint-imports", "hadolint Dockerfile.cpu"],
     "train": ["requirements-train.txt", "tools/train.py --output model/{artifact}"],
 }
 GPU_TARGETS_WITH_COMMANDS = {
