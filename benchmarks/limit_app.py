@@ -12,12 +12,12 @@ threads, keep-alive and preload as the real service.
 import json
 
 import numpy as np
-from model import load_model
-from predictions import to_predictions
-from settings import load_settings
+from service.inference.loader import load_model
+from service.inference.predictions import to_predictions
+from service.settings import load_settings
 
 settings = load_settings()
-model, _ = load_model(settings.model_path, settings.model_threads)
+model, _ = load_model(settings.model_path, settings)
 LABELS = model.metadata.labels
 model.predict(np.zeros((1, model.metadata.n_features), dtype=np.float32))
 MODEL_INFO = {"name": model.metadata.name, "version": model.metadata.version}

@@ -11,12 +11,12 @@ import sys
 
 import numpy as np
 from flask import Flask, jsonify, request
-from model import load_model
-from predictions import to_predictions
-from settings import load_settings
+from service.inference.loader import load_model
+from service.inference.predictions import to_predictions
+from service.settings import load_settings
 
 settings = load_settings()
-model, _ = load_model(settings.model_path, settings.model_threads)
+model, _ = load_model(settings.model_path, settings)
 app = Flask(__name__)
 
 
