@@ -48,7 +48,7 @@ def test_make_smoke_shows_the_json_error(service_venv, tmp_path):
     with Gunicorn(project, python, tmp_path) as server:
         server.wait_ready()
         smoke = run(
-            ["make", "--no-print-directory", "smoke", f"PORT={server.port}", f"MODEL_FILE={tmp_path / 'model.onnx'}"],
+            ["make", "--no-print-directory", "smoke", f"PORT={server.port}", f"MODEL_PATH={tmp_path / 'model.onnx'}"],
             cwd=project,
             check=False,
         )
@@ -65,9 +65,9 @@ def test_train_reproduces_the_shipped_model_and_keeps_a_foreign_one(task_venv, t
     foreign = b"not the model train.py makes"
     (tmp_path / "model.onnx").write_bytes(foreign)
     refused = run(
-        ["make", "--no-print-directory", "train", f"MODEL_FILE={tmp_path / 'model.onnx'}"], cwd=project, check=False
+        ["make", "--no-print-directory", "train", f"MODEL_PATH={tmp_path / 'model.onnx'}"], cwd=project, check=False
     )
     assert refused.returncode != 0 and "is not the model this script makes" in refused.stderr, refused.stderr
     assert (tmp_path / "model.onnx").read_bytes() == foreign
-    run(["make", "--no-print-directory", "train", f"MODEL_FILE={tmp_path / 'model.onnx'}", "FORCE=1"], cwd=project)
+    run(["make", "--no-print-directory", "train", f"MODEL_PATH={tmp_path / 'model.onnx'}", "FORCE=1"], cwd=project)
     assert (tmp_path / "model.onnx").read_bytes() == (project / "model" / "model.onnx").read_bytes()

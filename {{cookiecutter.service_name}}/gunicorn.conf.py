@@ -81,7 +81,7 @@ def on_starting(server) -> None:
 
 
 def post_worker_init(worker) -> None:
-    # gthread workers never time out by themselves: see timeouts.py.
+    # gthread workers never time out by themselves: see service/server/timeouts.py.
     from service.server import timeouts
 
     timeouts.watch(timeout)

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
     max_batch_size: int = Field(256, ge=1, le=100_000, description="Most instances in one request (413 above).")
-    # Opt-in micro-batching (batching.py): not MAX_BATCH_SIZE, the per-request limit above.
+    # Opt-in micro-batching (service/inference/batching.py): not MAX_BATCH_SIZE, the per-request limit above.
     microbatch_max_size: int = Field(
         0, ge=0, le=100_000, description="Most rows gathered from concurrent requests into one predict call (0: off)."
     )

@@ -1,4 +1,4 @@
-"""Micro-batching (batching.py): order, isolated errors, the timeout, off by default."""
+"""Micro-batching (service/inference/batching.py): order, isolated errors, the timeout, off by default."""
 
 import os
 import subprocess

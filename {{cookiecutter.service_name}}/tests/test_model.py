@@ -1,4 +1,4 @@
-"""The model behind the contract (model_contract.py), and refusal of a damaged model file."""
+"""The model behind the contract (service/inference/contract.py), and refusal of a damaged model file."""
 
 import logging
 

@@ -292,7 +292,7 @@ def run_wrk(server: Server, batch: int = 1, connections: int = 16, seconds: floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="bench.py")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="python -m tools.bench")
     parser.add_argument("--workers", type=int, default=None, help="WORKERS (default: the service's, 1 per CPU)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections (16)")
     parser.add_argument("--duration", type=float, default=10, help="seconds of load per measurement (10)")
