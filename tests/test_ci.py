@@ -54,7 +54,14 @@ def test_pre_commit_runs_clean_in_a_fresh_bake(cookies, tmp_path):
     # Hooks are local (no git host to fetch from): a run with no network access to one works.
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
     result = run(["make", "--no-print-directory", "pre-commit"], cwd=project, env=env)
-    for hook in ("ruff check", "ruff format", "hadolint", "check YAML syntax", "check TOML syntax"):
+    for hook in (
+        "ruff check",
+        "ruff format",
+        "import rule of service/",
+        "hadolint",
+        "check YAML syntax",
+        "check TOML syntax",
+    ):
         assert any(line.startswith(hook + ".") and line.endswith("Passed") for line in result.stdout.splitlines()), (
             f"{hook} did not pass:\n{result.stdout}"
         )
