@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 WORK = ROOT / ".bench"
 
-# The targets of issues 5 and 12 (README "Benchmark").
+# The targets of issues 5 and 12 (docs/benchmark.md).
 TARGET_VS_LIMIT = 0.9  # requests/s, and CPU per request (limit's / generated's)
 TARGET_P99_OVER_LIMIT = 2.0
 TARGET_BATCH64_OVER_SINGLE = 20.0
