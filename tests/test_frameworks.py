@@ -41,7 +41,7 @@ SUPPORTED = [
 
 def adapter_files(framework: str) -> set[str]:
     module = FRAMEWORKS[framework]["module"]
-    return {f"{module}.py", f"tests/test_{module}.py"}
+    return {f"service/inference/{module}.py", f"tests/test_{module}.py"}
 
 
 @pytest.mark.parametrize("answers", SUPPORTED)

@@ -96,7 +96,7 @@ def test_api_key_guards_every_route_but_probes_and_metrics(service_venv, tmp_pat
 
 def test_api_key_is_compared_in_constant_time_and_documented(service_venv):
     project, _ = service_venv
-    source = (project / "service" / "app.py").read_text()
+    source = (project / "service" / "web" / "requests.py").read_text()
     assert "hmac.compare_digest(supplied.encode(), api_key)" in source
     assert not re.search(r"(supplied|api_key)\s*[!=]=", source), "a plain comparison of the API key"
     readme = (project / "README.md").read_text()
