@@ -8,10 +8,11 @@ Not part of the template: it measures whether that design would pay off.
 """
 
 import numpy as np
-import serve_http
 from gunicorn.dirty import DirtyApp, get_dirty_client
-from model import Prediction, load_model
-from settings import load_settings
+from service.app import create_app
+from service.inference.loader import load_model
+from service.inference.state import ModelState
+from service.settings import load_settings
 
 APP_PATH = "dirty_app:ModelProcess"
 
@@ -21,29 +22,28 @@ class ModelProcess(DirtyApp):
 
     def init(self) -> None:
         settings = load_settings()
-        self.model = load_model(settings.model_path, settings.model_threads)
+        self.model, _ = load_model(settings.model_path, settings)
 
-    def predict(self, rows: list[list[float]]) -> list[list]:
-        predictions = self.model.predict(np.asarray(rows, dtype=np.float32))
-        return [[p.label, p.probabilities] for p in predictions]
+    def predict(self, rows: list[list[float]]) -> list[list[float]]:
+        return self.model.predict(np.asarray(rows, dtype=np.float32)).tolist()
 
 
 class RemoteModel:
-    """What the HTTP workers hold: the model's metadata and a client."""
+    """What the HTTP workers hold: the model's metadata and a client (the contract's ``predict``)."""
 
     def __init__(self, metadata) -> None:
         self.metadata = metadata
 
-    def predict(self, batch: np.ndarray) -> list[Prediction]:
+    def predict(self, batch: np.ndarray) -> np.ndarray:
         rows = get_dirty_client().execute(APP_PATH, "predict", batch.tolist())
-        return [Prediction(label, probabilities) for label, probabilities in rows]
+        return np.asarray(rows, dtype=np.float32)
 
 
 def create() -> object:
     settings = load_settings()
     # The metadata only; this session is dropped before the workers fork.
-    metadata = load_model(settings.model_path).metadata
-    return serve_http.create_app(settings, model=RemoteModel(metadata))
+    model, digest = load_model(settings.model_path, settings)
+    return create_app(settings, ModelState(model=RemoteModel(model.metadata), sha256=digest, reason=""))
 
 
 app = create()

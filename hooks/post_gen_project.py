@@ -21,7 +21,7 @@ FRAMEWORK = {{ cookiecutter.model_framework | string | jsonify }}
 # cookiecutter.json's _frameworks: each framework's adapter module, among others.
 FRAMEWORKS = {{ cookiecutter._frameworks | jsonify }}
 
-GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt")
+GPU_ONLY_FILES = ("Dockerfile.gpu", "requirements-gpu.txt", "docs/gpu.md")
 # Cookiecutter renders every directory of the template: these go afterwards.
 GPU_ONLY_DIRECTORIES = ("k8s/overlays/gpu",)
 # Where each CI system's pipeline lives; all but the chosen one are removed.
@@ -72,6 +72,8 @@ def remove_unchosen_ci() -> None:
         if system != CI:
             path = Path(name)
             shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if CI == "none":
+        Path("docs", "ci.md").unlink()
 
 
 def print_next_steps() -> None:

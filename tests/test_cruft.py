@@ -131,8 +131,8 @@ def test_update_reports_a_conflict_on_the_same_lines(template_repo, service):
         ">>>>>>> theirs",
     ):
         assert marker in dockerfile, dockerfile
-    # Everything else in B went in; the generated README tells how to finish.
+    # Everything else in B went in; the generated docs/template-updates.md tells how to finish.
     assert (project / "CONTRIBUTING.md").exists()
-    readme = (project / "README.md").read_text()
+    readme = (project / "docs" / "template-updates.md").read_text()
     assert "git diff --name-only --diff-filter=U" in readme
     assert "*.rej" in readme

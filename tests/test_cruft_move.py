@@ -143,16 +143,25 @@ def assert_serves_the_edits(project: Path) -> None:
     }, checked.stdout + checked.stderr
 
 
-def test_update_straight_across_the_move(template_repo, service):
-    commit_b = template_now(template_repo)
-    update(service)
+def assert_updated_to(service: Path, commit: str, message: str) -> None:
+    """The update landed on ``commit`` with the team's edits moved; the team commits it."""
     assert_edits_moved(service)
-    assert commit_of(service) == commit_b
+    assert commit_of(service) == commit
+    commit_all(service, message)
 
-    commit_all(service, "Template update across the move")
+
+def assert_works_on_the_latest(service: Path) -> None:
+    """The updated service passes its own tests, serves the edits and is on the template's latest commit."""
     assert_make_test_passes(service)
     assert_serves_the_edits(service)
     assert cruft(service, "check").returncode == 0
+
+
+def test_update_straight_across_the_move(template_repo, service):
+    commit_b = template_now(template_repo)
+    update(service)
+    assert_updated_to(service, commit_b, "Template update across the move")
+    assert_works_on_the_latest(service)
 
 
 def test_update_through_the_move_commit(template_repo, service):
@@ -161,14 +170,7 @@ def test_update_through_the_move_commit(template_repo, service):
     commit_b = template_now(template_repo)
 
     update(service, "--checkout", commit_move)
-    assert_edits_moved(service)
-    assert commit_of(service) == commit_move
-    commit_all(service, "Template update: the move")
-
+    assert_updated_to(service, commit_move, "Template update: the move")
     update(service)
-    assert_edits_moved(service)
-    assert commit_of(service) == commit_b
-    commit_all(service, "Template update: the rest")
-    assert_make_test_passes(service)
-    assert_serves_the_edits(service)
-    assert cruft(service, "check").returncode == 0
+    assert_updated_to(service, commit_b, "Template update: the rest")
+    assert_works_on_the_latest(service)

@@ -67,7 +67,14 @@ MAKE_TARGETS_WITH_COMMANDS = {
     "compose-up": ["docker compose up -d --build"],
     "compose-down": ["docker compose", "down"],
     "compose-logs": ["docker compose logs -f"],
-    "smoke": ["curl", "/readyz", "service/inference/example.py model/{artifact}", "--fail-with-body", "-X POST", "/predict"],
+    "smoke": [
+        "curl",
+        "/readyz",
+        "service/inference/example.py model/{artifact}",
+        "--fail-with-body",
+        "-X POST",
+        "/predict",
+    ],
     "push": ["make push needs REGISTRY", "docker tag {image}:latest", "docker push"],
     "pre-commit": ["pre-commit run --all-files"],
     "template-check": ["cruft check"],
@@ -129,6 +136,34 @@ def check_project(project, answers: dict) -> None:
         check_dockerfile(project / dockerfile, answers)
     check_makefile(project, service, port, gpu, FRAMEWORKS[answers.get("model_framework", "onnx")]["artifact"])
     check_ci(project, answers.get("ci", DEFAULTS["ci"][0]))
+    check_links(project)
+
+
+# A Markdown link [text](target), and a heading line, outside code blocks.
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+HEADING = re.compile(r"^#+ (.+)$", re.M)
+FENCE = re.compile(r"^```.*?^```$", re.M | re.S)
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def check_links(project) -> None:
+    """Every relative link of README.md and docs/*.md names a file of the bake, and a heading in it."""
+    pages = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    for page in pages:
+        for target in LINK.findall(FENCE.sub("", page.read_text())):
+            if re.match(r"[a-z]+://", target):
+                continue
+            path, _, fragment = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            where = f"{page.relative_to(project)}: link {target!r}"
+            assert linked.is_file(), f"{where} names no file of the bake"
+            if fragment:
+                headings = HEADING.findall(FENCE.sub("", linked.read_text()))
+                assert fragment in {anchor(heading) for heading in headings}, f"{where} names no heading"
 
 
 def check_ci(project, ci: str) -> None:
@@ -272,6 +307,10 @@ def test_default_bake_layout(cookies):
             if line and not line.startswith("#") and line != "-r requirements-common.txt":
                 assert re.fullmatch(r"[a-z0-9-]+==[0-9][0-9a-z.]*", line), f"{name}: {line}"
     assert "-r requirements-common.txt" in (project / "requirements-gpu.txt").read_text().splitlines()
+    # The README reads in minutes (the reference is in docs/): under 8 KB, as the anchors' are.
+    readme = (project / "README.md").read_bytes()
+    assert len(readme) <= 8 * 1024, f"README.md is {len(readme)} bytes"
+    assert b"## Where to change what" in readme
 
 
 # What Dockerfile.gpu may do differently from Dockerfile.cpu, from the user on:

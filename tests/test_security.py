@@ -99,7 +99,7 @@ def test_api_key_is_compared_in_constant_time_and_documented(service_venv):
     source = (project / "service" / "web" / "requests.py").read_text()
     assert "hmac.compare_digest(supplied.encode(), api_key)" in source
     assert not re.search(r"(supplied|api_key)\s*[!=]=", source), "a plain comparison of the API key"
-    readme = (project / "README.md").read_text()
+    readme = (project / "docs" / "configuration.md").read_text()
     assert re.search(r"^\| `API_KEY` \| unset \| .*`/healthz`, `/readyz`, `/metrics`", readme, re.M), readme
 
 

@@ -1,8 +1,8 @@
-"""Bring your own model, as the generated README says, literally.
+"""Bring your own model, as the generated docs/model.md says, literally.
 
 Each case trains a model in a data scientist's environment (its own venv from
 tests/requirements-swap.txt: scikit-learn, skl2onnx, CPU torch), runs the
-README's recipe blocks verbatim in the baked project, and then the project's
+the recipe blocks of docs/model.md verbatim in the baked project, and then the project's
 own, unchanged `make test`, `make smoke` (against a real gunicorn) and a
 short `make bench` must pass on the swapped-in model.
 """
@@ -51,7 +51,7 @@ for _ in range(200):
     torch.nn.functional.cross_entropy(net(inputs), labels).backward()
     optimizer.step()
 """
-# (id, the task of the bake it goes into, training code, README recipe block, what the model must look like)
+# (id, the task of the bake it goes into, training code, docs/model.md recipe block, what the model must look like)
 CASES = [
     pytest.param("classification", WINE_CLASSIFIER, "scikit-learn (skl2onnx)", (13, 3), id="sklearn-wine-classifier"),
     pytest.param("regression", DIABETES_REGRESSOR, "scikit-learn (skl2onnx)", (10, 1), id="sklearn-diabetes-regressor"),
@@ -70,10 +70,10 @@ def data_scientist_python(tmp_path_factory) -> Path:
 
 
 def recipe(readme: str, title: str) -> str:
-    """The README's python block whose first line is ``# recipe: <title>``."""
+    """The python block of docs/model.md whose first line is ``# recipe: <title>``."""
     blocks = re.findall(r"^```python\n(# recipe: [^\n]*\n.*?)^```$", readme, re.M | re.S)
     found = [block for block in blocks if block.startswith(f"# recipe: {title}\n")]
-    assert len(found) == 1, f"README has {len(found)} recipe blocks titled {title!r}"
+    assert len(found) == 1, f"docs/model.md has {len(found)} recipe blocks titled {title!r}"
     return found[0]
 
 
@@ -84,7 +84,7 @@ def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_
     shipped = tmp_path / "shipped-model"
     shutil.copytree(project / "model", shipped)
     try:
-        readme = (project / "README.md").read_text()
+        readme = (project / "docs" / "model.md").read_text()
         script = training + recipe(readme, export) + recipe(readme, "example, metadata and checksum")
         (tmp_path / "bring_my_model.py").write_text(script)
         run([data_scientist_python, tmp_path / "bring_my_model.py"], cwd=project, timeout=600)

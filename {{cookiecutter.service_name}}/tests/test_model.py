@@ -8,11 +8,13 @@ from conftest import EXAMPLE, MODEL, make_client
 
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
+from service.inference.processing import postprocess, preprocess
 
 
 def test_predicts_the_example():
     model, digest = load_model(MODEL)
-    outputs = model.predict(np.array(EXAMPLE.instances, dtype=np.float32))
+    # The example's instances are what clients send: through preprocess and postprocess, as a request goes.
+    outputs = postprocess(model.predict(preprocess(np.array(EXAMPLE.instances, dtype=np.float32))))
     np.testing.assert_allclose(outputs, EXAMPLE.outputs, rtol=EXAMPLE.tolerance, atol=EXAMPLE.tolerance)
     assert outputs.shape == (len(EXAMPLE.instances), model.metadata.n_outputs)
     assert model.metadata.n_features == len(EXAMPLE.instances[0])
