@@ -2,7 +2,7 @@
 
 Each pipeline's lint, test and image jobs run here in order, step by step,
 in a fresh bake on the container engine, as the runner would run them
-(tests/pipelines.py reads the file), so a pipeline that cannot work fails
+(tests/support/pipelines.py reads the file), so a pipeline that cannot work fails
 here.  The two bakes are also the default run's representative image
 subset: Python 3.13 with GPU files and GitHub Actions (the defaults), and
 Python 3.11, CPU only, with GitLab CI.  (test_matrix_images.py builds every
@@ -14,9 +14,12 @@ import sys
 import uuid
 
 import pytest
-from conftest import bake_ok, free_port, run
-from gitrepo import commit_all, git
-from pipelines import CI_FILES, pipeline_steps, run_steps, validate_ci_file
+
+from support.baking import bake_ok
+from support.gitrepo import commit_all, git
+from support.http import free_port
+from support.pipelines import CI_FILES, pipeline_steps, run_steps, validate_ci_file
+from support.processes import run
 
 SUFFIX = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
 # The bakes whose pipelines run here.

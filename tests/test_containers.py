@@ -22,51 +22,38 @@ import signal
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from conftest import (
-    PYTHON_VERSIONS,
-    REPORT,
-    TASKS,
-    assert_serves_example,
-    example_of,
-    free_port,
-    http,
-    in_ci,
-    run,
-    wait_ready,
+
+from support.containers import (
+    BUILD_TIMEOUT,
+    GPU_STAND_IN,
+    SUFFIX,
+    Cleanup,
+    assert_gpu_build_matches_the_base_cuda,
+    image_size,
+    image_vars,
+    make,
+    mb,
+    start_container,
+    unique,
 )
+from support.examples import assert_serves_example, example_of
+from support.http import free_port, http, wait_ready
+from support.processes import run
+from support.report import REPORT
+from support.template import PYTHON_VERSIONS, TASKS
 
 pytestmark = pytest.mark.container
 
-SUFFIX = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
-# The GPU image's base (nvidia/cuda) cannot be pulled here; see gpu_base.
-GPU_STAND_IN = "python:3.13-slim"
 # The default bake's base (python_version's first choice).
 CPU_BASE = f"python:{PYTHON_VERSIONS[0]}-slim"
-BUILD_TIMEOUT = 1800
-
-
-def unique(purpose: str) -> str:
-    return f"tmpl-ct-{purpose}-{SUFFIX}"
-
-
-def make(engine, project: Path, target: str, *, check: bool = True, timeout: float = 600, **variables):
-    """`make TARGET VAR=value...` in the baked project, against the engine."""
-    args = ["make", "--no-print-directory", target, *(f"{key}={value}" for key, value in variables.items())]
-    return run(args, cwd=project, env=engine.env, timeout=timeout, check=check)
 
 
 def printed(result) -> str:
     """What the docker command printed, without make's echo of the command itself."""
     return "\n".join(line for line in result.stdout.splitlines() if not line.startswith("docker "))
-
-
-def image_vars(tag: str) -> dict[str, str]:
-    image, version = tag.rsplit(":", 1)
-    return {"IMAGE": image, "TAG": version}
 
 
 def bounded(args, cwd: Path, env: dict, until: str, seconds: float = 15) -> tuple[str, bool]:
@@ -95,34 +82,6 @@ def bounded(args, cwd: Path, env: dict, until: str, seconds: float = 15) -> tupl
         return out.read(), still_running
 
 
-class Cleanup:
-    """Removes what a test or fixture created, in reverse order, ignoring errors."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.steps: list[tuple[tuple[str, ...], Path | None]] = []
-
-    def container(self, name: str) -> str:
-        self.steps.append((("rm", "-f", "-v", name), None))
-        return name
-
-    def image(self, tag: str) -> str:
-        self.steps.append((("rmi", "-f", tag), None))
-        return tag
-
-    def network(self, name: str) -> str:
-        self.steps.append((("network", "rm", name), None))
-        return name
-
-    def compose(self, project: Path, *args: str) -> None:
-        self.steps.append((("compose", *args), project))
-
-    def __call__(self) -> None:
-        for args, cwd in reversed(self.steps):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.engine.docker(*args, check=False, timeout=180, cwd=cwd)
-
-
 @pytest.fixture
 def cleanup(engine, request):
     tracker = Cleanup(engine)
@@ -137,40 +96,11 @@ def module_cleanup(engine, request):
     return tracker
 
 
-def image_size(engine, tag: str) -> int:
-    return int(engine.docker("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip())
-
-
-def mb(size: int) -> str:
-    return f"{size / 1e6:.0f} MB"
-
-
 def exec_ok(engine, container: str, *command: str) -> subprocess.CompletedProcess:
     return engine.docker("exec", container, *command, check=False, timeout=60)
 
 
-def start_container(engine, project: Path, tag: str, cleanup: Cleanup, purpose: str) -> tuple[str, str]:
-    """`make run` on a free port, waited on until /readyz answers; (name, base url)."""
-    name = cleanup.container(unique(purpose))
-    port = free_port()
-    make(engine, project, "run", PORT=port, CONTAINER=name, **image_vars(tag))
-    base = f"http://127.0.0.1:{port}"
-    wait_ready(base, timeout=90)
-    return name, base
-
-
 # --- shared images and containers ----------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def gpu_base(engine):
-    """The local python:3.13-slim, standing in for nvidia/cuda (which cannot be pulled here)."""
-    if not engine.has_image(GPU_STAND_IN):
-        message = f"no {GPU_STAND_IN} on the engine to stand in for nvidia/cuda"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return GPU_STAND_IN
 
 
 @pytest.fixture(scope="session")
@@ -274,25 +204,6 @@ def test_run_gpu_answers_on_cpu_fallback(engine, default_bake, gpu_image, cleanu
     script = "import onnxruntime; print(onnxruntime.get_device())"
     device = exec_ok(engine, f"{container}-gpu", "python", "-c", script)
     assert device.returncode == 0 and device.stdout.strip() == "GPU", device  # the GPU build, running on CPU
-
-
-# The CUDA major version each framework's GPU build was built for, printed inside its image.
-CUDA_OF_BUILD = {
-    "onnx": "from onnxruntime.capi import build_and_package_info as b; print(b.cuda_version.split('.')[0])",
-    "xgboost": "import xgboost; print(xgboost.build_info()['CUDA_VERSION'][0])",
-    "pytorch": "import torch; print(torch.version.cuda.split('.')[0])",
-}
-
-
-def assert_gpu_build_matches_the_base_cuda(engine, project: Path, image: str, framework: str) -> None:
-    """The framework's CUDA build in ``image`` is for the CUDA major version of Dockerfile.gpu's base."""
-    base_cuda = re.search(r"^ARG CUDA_VERSION=(\d+)\.", (project / "Dockerfile.gpu").read_text(), re.M)
-    assert base_cuda, "no ARG CUDA_VERSION in Dockerfile.gpu"
-    built_for = engine.docker("run", "--rm", "--entrypoint", "python", image, "-c", CUDA_OF_BUILD[framework],
-                              timeout=120)  # fmt: skip
-    assert built_for.stdout.strip() == base_cuda.group(1), (
-        f"{framework}'s GPU build is for CUDA {built_for.stdout.strip()}, the base image has CUDA {base_cuda.group(1)}"
-    )
 
 
 def test_gpu_onnxruntime_matches_the_base_cuda(engine, default_bake, gpu_image):

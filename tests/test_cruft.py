@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run
-from gitrepo import (
+
+from support.gitrepo import (
     NEW_ROUTE,
     ROUTE_ANCHOR,
     SERVICE_DIR,
@@ -28,6 +28,7 @@ from gitrepo import (
     git,
     replace_once,
 )
+from support.processes import run
 
 HEALTHCHECK_LINE = "HEALTHCHECK --interval=15s"
 

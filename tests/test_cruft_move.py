@@ -29,8 +29,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, run
-from gitrepo import (
+
+from support.gitrepo import (
     NEW_ROUTE,
     ROUTE_ANCHOR,
     SETTING_AFTER,
@@ -44,6 +44,8 @@ from gitrepo import (
     cruft_create,
     replace_once,
 )
+from support.processes import run
+from support.template import TEMPLATE
 
 BEFORE_THE_MOVE = "badb92db683c0c96d5407cc40935d603a7f268f4"
 THE_MOVE = "20e0c3f34a936c3439ef636b841bf3d7c7c5b754"

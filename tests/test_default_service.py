@@ -5,8 +5,10 @@ train.py reproduces the shipped model and refuses to replace one it did not make
 
 import json
 
-from conftest import assert_serves_example, example_of, http, run
-from service import Gunicorn
+from support.examples import assert_serves_example, example_of
+from support.http import http
+from support.processes import run
+from support.service import Gunicorn
 
 
 def test_make_test_passes_in_a_fresh_venv(task_venv):

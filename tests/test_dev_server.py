@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 
-from conftest import free_port, http, wait_ready
+from support.http import free_port, http, wait_ready
 
 
 def make_dev(project, workdir, **variables) -> str:

@@ -7,8 +7,10 @@ operation, and a screenshot is kept as a test artefact.
 """
 
 import pytest
-from conftest import TEMPLATE, run, system_tool
-from service import Gunicorn
+
+from support.processes import run, system_tool
+from support.service import Gunicorn
+from support.template import TEMPLATE
 
 ARTEFACTS = TEMPLATE / ".pytest_cache" / "artefacts"
 CHROMIUM_FLAGS = [

@@ -16,18 +16,22 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, REPORT, assert_serves_example, free_port, http, run, wait_ready
-from test_containers import (  # noqa: F401 (gpu_base: fixture)
+
+from support.containers import (
     BUILD_TIMEOUT,
     Cleanup,
     assert_gpu_build_matches_the_base_cuda,
-    gpu_base,
     image_size,
     make,
     mb,
     start_container,
     unique,
 )
+from support.examples import assert_serves_example
+from support.http import free_port, http, wait_ready
+from support.processes import run
+from support.report import REPORT
+from support.template import DEFAULTS
 
 pytestmark = pytest.mark.container
 

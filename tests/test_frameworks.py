@@ -1,6 +1,6 @@
 """The model_framework question: every framework x task x include_gpu it supports.
 
-Each bake is checked like test_generation.py's (lint, hadolint, Makefile),
+Each bake is checked like test_generation.py's (support/bake_checks.py: lint, hadolint, Makefile),
 holds only its own framework's adapter, pins and example, and refuses what
 its framework cannot do.  Per framework, the bake's own `make test` passes in
 a fresh virtual environment (made by its `make install`, shared by the two
@@ -21,9 +21,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from conftest import DEFAULTS, LOCAL_PYTHON, TEMPLATE, assert_serves_example, bake_ok, http, run
-from service import Gunicorn
-from test_generation import check_project
+
+from support.bake_checks import check_project
+from support.baking import bake_ok
+from support.examples import assert_serves_example
+from support.http import http
+from support.processes import run
+from support.service import Gunicorn
+from support.template import DEFAULTS, LOCAL_PYTHON, TEMPLATE
 
 FRAMEWORKS = DEFAULTS["_frameworks"]
 TASKS = DEFAULTS["task"]

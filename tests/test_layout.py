@@ -8,7 +8,8 @@ import re
 import subprocess
 
 import pytest
-from conftest import run
+
+from support.processes import run
 
 # The default bake's root: the entry points, the build and run files, model/,
 # docs/, tests/, tools/, k8s/, the CI and pre-commit files, and the package.

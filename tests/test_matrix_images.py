@@ -11,8 +11,10 @@ import os
 import uuid
 
 import pytest
-from conftest import bake_ok, run
-from matrix import MATRIX
+
+from support.baking import bake_ok
+from support.matrix import MATRIX
+from support.processes import run
 
 # Not marked `container`: `-m container` (which replaces the default -m) must not pull these in.
 pytestmark = pytest.mark.matrix_images

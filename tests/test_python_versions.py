@@ -14,7 +14,10 @@ import re
 import time
 
 import pytest
-from conftest import DEFAULTS, LOCAL_PYTHON, REPORT, bake_ok
+
+from support.baking import bake_ok
+from support.report import REPORT
+from support.template import DEFAULTS, LOCAL_PYTHON
 
 pytestmark = pytest.mark.container
 

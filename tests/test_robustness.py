@@ -3,7 +3,7 @@
 Every test runs the default bake under a real gunicorn on 127.0.0.1, started
 from a fresh venv of the bake's own requirements (the session's service_venv),
 and every load is bounded in requests and in time.  The hang and SIGTERM tests
-serve a test-only app module (service.STALLING_APP, written to the test's temp
+serve a test-only app module (support/service.py's STALLING_APP, written to the test's temp
 dir, never into the project) whose model stalls on magic inputs.
 """
 
@@ -18,10 +18,13 @@ import time
 from collections import Counter
 
 import pytest
-from bad_requests import CATALOGUE
-from conftest import assert_serves_example, free_port, run, system_tool, wait_ready
-from fuzzing import schemathesis
-from service import (
+
+from support.bad_requests import CATALOGUE
+from support.examples import assert_serves_example
+from support.fuzzing import schemathesis
+from support.http import free_port, wait_ready
+from support.processes import run, system_tool
+from support.service import (
     HANG,
     NOT_FINITE,
     SETOSA,

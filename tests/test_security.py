@@ -10,9 +10,12 @@ import os
 import re
 
 import pytest
-from bad_requests import CATALOGUE
-from conftest import assert_serves_example, free_port, run, wait_ready
-from service import SETOSA, Answer, Gunicorn, assert_no_leak, leak_patterns, post_json, request_bytes, send_raw
+
+from support.bad_requests import CATALOGUE
+from support.examples import assert_serves_example
+from support.http import free_port, wait_ready
+from support.processes import run
+from support.service import SETOSA, Answer, Gunicorn, assert_no_leak, leak_patterns, post_json, request_bytes, send_raw
 
 KEY = "k3y-for-the-tests-only"
 

@@ -14,8 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, assert_serves_example, example_of, run, system_tool
-from service import Gunicorn
+
+from support.examples import assert_serves_example, example_of
+from support.processes import run, system_tool
+from support.service import Gunicorn
+from support.template import TEMPLATE
 
 SWAP_REQUIREMENTS = TEMPLATE / "tests" / "requirements-swap.txt"
 

@@ -4,7 +4,7 @@ tritonclient (Triton's HTTP client, the usual V2 client) calls the default
 (classification) and the regression bakes under a real gunicorn, in JSON and
 in binary mode, and must get the outputs of each model's example file;
 schemathesis fuzzes the V2 routes of the document; the V2 bad-request
-catalogue (bad_v2_requests.py) gets its 4xx without reaching the model.
+catalogue (support/bad_v2_requests.py) gets its 4xx without reaching the model.
 """
 
 import json
@@ -12,11 +12,12 @@ import json
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from bad_v2_requests import CATALOGUE, MODEL
-from conftest import bake_ok
-from fuzzing import schemathesis
-from service import Gunicorn, assert_no_leak, leak_patterns, predictions_total, send_raw
 from tritonclient.utils import InferenceServerException
+
+from support.bad_v2_requests import CATALOGUE, MODEL
+from support.baking import bake_ok
+from support.fuzzing import schemathesis
+from support.service import Gunicorn, assert_no_leak, leak_patterns, predictions_total, send_raw
 
 V2_ROUTES = {"/v2", "/v2/health/live", "/v2/health/ready"}
 

@@ -9,7 +9,7 @@ own small text/html page holding ``message``.  None may reach the model.
 
 from dataclasses import dataclass
 
-from service import request_bytes
+from support.service import request_bytes
 
 SETOSA = b"[5.1, 3.5, 1.4, 0.2]"
 

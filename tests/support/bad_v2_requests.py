@@ -8,7 +8,7 @@ protocol's ``{"error": "..."}`` holding ``message``.  None may reach the model.
 import json
 from dataclasses import dataclass
 
-from service import request_bytes
+from support.service import request_bytes
 
 # The default bake's model (train.py's metadata.json) and its one input.
 MODEL = "iris-logistic-regression"

@@ -5,8 +5,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import run, tool
-from service import Gunicorn, request_bytes, send_raw
+from support.processes import run, tool
+from support.service import Gunicorn, request_bytes, send_raw
 
 
 def schemathesis(server: Gunicorn, workdir: Path, config: str, *options: str) -> tuple[Counter, Counter]:

@@ -7,7 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from conftest import TEMPLATE, run, tool
+from support.processes import run, tool
+from support.template import TEMPLATE
 
 # Commits need an identity; the machine's git config may have none.
 GIT_ENV = {

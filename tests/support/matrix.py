@@ -10,7 +10,8 @@ rule in `supported` if some of its combinations make no sense.
 import itertools
 
 import pytest
-from conftest import DEFAULTS
+
+from support.template import DEFAULTS
 
 # Question -> the answers the matrix goes through (choice lists come from cookiecutter.json).
 MATRIX_ANSWERS: dict[str, tuple[str, ...]] = {

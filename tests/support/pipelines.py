@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from conftest import run, tool
+
+from support.processes import run, tool
 
 # CI answer -> the file its pipeline lives in, and check-jsonschema's built-in schema for it.
 CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}

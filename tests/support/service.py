@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import free_port, wait_ready
+
+from support.http import free_port, wait_ready
 
 # A test-only app module, written next to the test's logs (never into the
 # project): the baked service, with a model that stalls on magic first
