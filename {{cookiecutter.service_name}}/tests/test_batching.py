@@ -7,13 +7,14 @@ import threading
 import time
 
 import numpy as np
-from conftest import EXAMPLE, PROJECT
 
 import serve_http
 from service.inference import batching
 from service.inference.loader import load_model
 from service.inference.state import ModelState
 from service.settings import load_settings
+from support.app import PROJECT
+from support.model import EXAMPLE
 
 
 class CountingModel:

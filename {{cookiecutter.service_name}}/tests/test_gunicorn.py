@@ -12,7 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE, PROJECT, assert_matches_example
+
+from support.app import PROJECT
+from support.model import EXAMPLE, assert_matches_example
 
 
 def free_port() -> int:

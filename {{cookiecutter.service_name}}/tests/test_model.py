@@ -4,11 +4,12 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE, MODEL, make_client
 
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
 from service.inference.processing import postprocess, preprocess
+from support.app import make_client
+from support.model import EXAMPLE, MODEL
 
 
 def test_predicts_the_example():

@@ -10,11 +10,11 @@ import json
 import numpy as np
 import onnx
 import pytest
-from conftest import make_client
 from onnx import TensorProto, helper, numpy_helper
 
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
+from support.app import make_client
 
 WIDTH, CLASSES = 4, 3
 

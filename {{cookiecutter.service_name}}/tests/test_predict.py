@@ -3,12 +3,9 @@
 import json
 
 import pytest
-from conftest import EXAMPLE, assert_matches_example, make_client
 
-import serve_http
-from service.inference.loader import load_model
-from service.inference.state import ModelState
-from service.settings import load_settings
+from support.app import client_serving, make_client
+from support.model import EXAMPLE, NotFinite, assert_matches_example
 
 ROW = EXAMPLE.instances[0]
 WIDTH = len(ROW)
@@ -114,22 +111,8 @@ def test_charset_must_be_utf8(client):
     assert "latin-1" in response.get_json()["error"]["message"]
 
 
-class NotFinite:
-    """A model whose second row comes out as NaN, as a real one does far outside its range."""
-
-    def __init__(self, model):
-        self._model, self.metadata = model, model.metadata
-
-    def predict(self, batch):
-        outputs = self._model.predict(batch).copy()
-        outputs[1:, 0] = float("nan")
-        return outputs
-
-
 def test_no_finite_prediction_is_422_not_nan():
-    settings = load_settings()
-    model, digest = load_model(settings.model_path)
-    client = serve_http.create_app(settings, ModelState(NotFinite(model), digest, "")).test_client()
+    client = client_serving(NotFinite)
     response = post(client, {"instances": [ROW, ROW]})
     assert response.status_code == 422
     error = response.get_json()["error"]

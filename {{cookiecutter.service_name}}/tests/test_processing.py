@@ -1,9 +1,10 @@
 """Preprocessing (service/inference/processing.py): both APIs send every batch through it."""
 
 import numpy as np
-from conftest import EXAMPLE, make_client
 
 from service.inference import processing
+from support.app import make_client
+from support.model import EXAMPLE
 
 
 def test_both_apis_preprocess_and_postprocess(monkeypatch):

@@ -3,7 +3,9 @@
 import hashlib
 
 import pytest
-from conftest import EXAMPLE, MODEL, make_client
+
+from support.app import make_client
+from support.model import EXAMPLE, MODEL
 
 ROW = EXAMPLE.instances[0]
 

@@ -10,9 +10,9 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from conftest import PROJECT
 
 from service.server import draining
+from support.app import PROJECT
 
 
 @pytest.fixture

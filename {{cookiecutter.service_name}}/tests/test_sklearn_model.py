@@ -8,7 +8,6 @@ import joblib
 import numpy as np
 import pytest
 import skops.io
-from conftest import EXAMPLE, make_client
 {%- if classification %}
 from sklearn.linear_model import LogisticRegression as Estimator
 {%- else %}
@@ -19,6 +18,8 @@ from sklearn.preprocessing import FunctionTransformer
 
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
+from support.app import make_client
+from support.model import EXAMPLE
 
 WIDTH = len(EXAMPLE.instances[0])
 

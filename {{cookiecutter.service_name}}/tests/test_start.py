@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT
+
+from support.app import PROJECT
 
 
 def start(**variables) -> subprocess.CompletedProcess:

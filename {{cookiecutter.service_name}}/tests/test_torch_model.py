@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import EXAMPLE, MODEL, make_client
 
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
 from service.settings import load_settings
+from support.app import make_client
+from support.model import EXAMPLE, MODEL
 
 WIDTH = len(EXAMPLE.instances[0])
 OUTPUTS = {% if classification %}3{% else %}1{% endif %}

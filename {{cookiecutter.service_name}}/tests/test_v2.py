@@ -9,14 +9,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE, make_client
-from test_openapi import assert_documented
-from test_predict import NotFinite
 
-import serve_http
-from service.inference.loader import load_model
-from service.inference.state import ModelState
-from service.settings import load_settings
+from support.app import client_serving, make_client
+from support.model import EXAMPLE, NotFinite
+from support.openapi import assert_documented
 
 ROWS = EXAMPLE.instances
 WIDTH = len(ROWS[0])
@@ -300,9 +296,7 @@ def test_batch_and_body_limits_are_413(v2_model):
 
 
 def test_no_finite_prediction_is_422(v2_model):
-    settings = load_settings()
-    model, digest = load_model(settings.model_path)
-    client = serve_http.create_app(settings, ModelState(NotFinite(model), digest, "")).test_client()
+    client = client_serving(NotFinite)
     response = client.post(f"/v2/models/{v2_model['name']}/infer", json={"inputs": [input_tensor(ROWS[:2])]})
     assert v2_error(response, 422).startswith("row 1: ")
 

@@ -4,10 +4,10 @@
 import numpy as np
 import pytest
 import xgboost
-from conftest import EXAMPLE
 
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
+from support.model import EXAMPLE
 
 WIDTH = len(EXAMPLE.instances[0])
 
