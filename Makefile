@@ -27,7 +27,7 @@ dev-env: $(VENV)/.installed ## Create .venv with cookiecutter, pytest-cookies an
 demo: dev-env ## Generate the default service into .demo/, run it locally and show a real prediction
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) . port=$(DEMO_PORT)
-	$(MAKE) -C $(DEMO_DIR)/iris-classifier install
+	$(MAKE) -C $(DEMO_DIR)/iris-classifier install-serve
 	@cd $(DEMO_DIR)/iris-classifier && HOST=127.0.0.1 PORT=$(DEMO_PORT) LOG_FORMAT=text .venv/bin/python start.py & \
 	  server=$$!; trap 'kill $$server 2>/dev/null; wait $$server' EXIT; \
 	  $(MAKE) --no-print-directory -C $(DEMO_DIR)/iris-classifier smoke PORT=$(DEMO_PORT) && \

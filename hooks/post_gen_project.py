@@ -13,7 +13,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-INCLUDE_GPU = {{ cookiecutter.include_gpu | string | jsonify }}.lower() == "true"
+INCLUDE_GPU = {{ 'True' if cookiecutter.include_gpu is yes else 'False' }}
 PORT = {{ cookiecutter.port | string | jsonify }}
 TASK = {{ cookiecutter.task | string | jsonify }}
 CI = {{ cookiecutter.ci | string | jsonify }}

@@ -64,12 +64,19 @@ def check_choice(question: str, value: str, allowed: list[str]) -> None:
         raise InvalidAnswer(question, value, f"it must be one of {', '.join(allowed)}")
 
 
+# The spellings cookiecutter's own yes/no questions take (YesNoPrompt); hooks/answers.py reads them the same way.
+YES = ("1", "true", "t", "yes", "y", "on")
+NO = ("0", "false", "f", "no", "n", "off")
+
+
 def check_boolean(question: str, value: object) -> bool:
-    # Cookiecutter turns yes/no answers into booleans; a string here (from a
-    # replay file) would be true for the templates, even "no".
-    if not isinstance(value, bool):
-        raise InvalidAnswer(question, str(value), "answer yes or no (true or false in a replay file)")
-    return value
+    """A yes/no answer: a boolean (a yes/no question, or a .cruft.json) or one of its spellings."""
+    if isinstance(value, bool):
+        return value
+    spelled = str(value).strip().lower()
+    if spelled not in YES + NO:
+        raise InvalidAnswer(question, str(value), "answer yes or no")
+    return spelled in YES
 
 
 def check_questions(answers: dict, questions: dict) -> None:
@@ -143,10 +150,11 @@ def validate(answers: dict, questions: dict) -> None:
     check_service_name(str(answers["service_name"]))
     check_single_line("description", str(answers["description"]), 200)
     check_questions(answers, questions)
-    check_port(str(answers["port"]), check_boolean("include_gpu", answers["include_gpu"]))
+    gpu = check_boolean("include_gpu", answers["include_gpu"])
+    check_port(str(answers["port"]), gpu)
     check_system_packages(str(answers["system_packages"]))
     check_framework_support(
-        str(answers["model_framework"]), str(answers["python_version"]), answers["include_gpu"], str(answers["cuda_version"])
+        str(answers["model_framework"]), str(answers["python_version"]), gpu, str(answers["cuda_version"])
     )
 
 

@@ -109,6 +109,33 @@ def test_regression_bake_ships_the_diabetes_example(cookies):
         assert (project / "model" / name).read_bytes() == (examples / name).read_bytes(), name
 
 
+@pytest.mark.parametrize(
+    ("answers", "gpu"),
+    [
+        pytest.param({"model_framework": "sklearn"}, False, id="sklearn-default"),
+        pytest.param({"model_framework": "xgboost"}, True, id="xgboost-default"),
+        pytest.param({"include_gpu": "n"}, False, id="spelled-n"),
+        # A .cruft.json written while include_gpu was a yes/no question holds a boolean.
+        pytest.param({"include_gpu": False}, False, id="cruft-false"),
+        pytest.param({"include_gpu": True}, True, id="cruft-true"),
+    ],
+)
+def test_the_gpu_default_follows_the_framework_and_every_spelling_is_read(cookies, answers, gpu):
+    """`--no-input model_framework=sklearn` bakes (no GPU build, so no GPU files) instead of
+    failing on a default the hook refuses; an explicit yes with sklearn is still refused (test_frameworks)."""
+    project = bake_ok(cookies, **answers)
+    assert (project / "Dockerfile.gpu").exists() is gpu
+    assert ("run-gpu:" in (project / "Makefile").read_text()) is gpu
+
+
+def test_cookiecutter_no_input_bakes_sklearn_without_gpu_files(tmp_path):
+    """The issue's command, through cookiecutter's own CLI rather than pytest-cookies."""
+    run([tool("cookiecutter"), "--no-input", str(TEMPLATE), "model_framework=sklearn"], cwd=tmp_path)
+    project = tmp_path / "iris-classifier"
+    assert (project / "Dockerfile.cpu").exists() and not (project / "Dockerfile.gpu").exists()
+    assert "gpu" not in (project / "compose.yaml").read_text()
+
+
 def test_service_name_derives_from_project_name(cookies):
     project = bake_ok(cookies, project_name="Credit Risk Scorer")
     assert project.name == "credit-risk-scorer"

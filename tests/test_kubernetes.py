@@ -294,7 +294,8 @@ def test_make_k8s_targets(project, tmp_path):
     (venv / "bin").mkdir(parents=True)
     for name in ("kubectl", "kubernetes-validate"):
         (venv / "bin" / name).symlink_to(tool(name))
-    (venv / ".installed").touch()
+    for layer in (".serve", ".dev"):  # the Makefile's stamps, oldest first
+        (venv / layer).touch()
     run(["make", "k8s-validate", f"VENV={venv}"], cwd=project)
     validated = sorted(path.name for path in (project / ".k8s/validate").iterdir())
     assert validated == ["cpu.yaml", "gpu.yaml"] and (project / ".k8s/kserve.yaml").stat().st_size > 0

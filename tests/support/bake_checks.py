@@ -82,7 +82,9 @@ GPU_TARGETS_WITH_COMMANDS = {
 def check_project(project, answers: dict) -> None:
     service = project.name
     port = int(answers.get("port", "5000").strip())
-    gpu = answers.get("include_gpu", "yes") == "yes"
+    framework = answers.get("model_framework", DEFAULTS["model_framework"][0])
+    # include_gpu's default follows the framework: no for one without a GPU build.
+    gpu = answers.get("include_gpu", "yes" if FRAMEWORKS[framework]["cuda"] else "no") == "yes"
     files = [path for path in project.rglob("*") if path.is_file()]
 
     # No template leftovers anywhere (the model is binary and copied as-is).

@@ -20,7 +20,7 @@ from service.project import MODEL_ARTIFACT
 from service.validation import one_line
 
 # The model the project ships (tools/train.py's output): MODEL_PATH's default.
-MODEL_FILE = Path(__file__).resolve().parents[1] / "model" / MODEL_ARTIFACT
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "model" / MODEL_ARTIFACT
 
 
 def default_workers() -> int:
@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         2.0, ge=0, le=1000, description="Milliseconds a request may wait for others to share its predict call."
     )
 {%- set framework = cookiecutter._frameworks[cookiecutter.model_framework] %}
-    model_path: Path = Field(MODEL_FILE, description="Model file to serve ({{ framework.runtime }}).")
+    model_path: Path = Field(SHIPPED_MODEL, description="Model file to serve ({{ framework.runtime }}).")
     model_threads: int = Field(1, ge=0, le=64, description="{{ framework.runtime }} threads per worker (0: one per core).")
 {%- if cookiecutter.model_framework == "sklearn" %}
     model_trusted_types: str = Field(

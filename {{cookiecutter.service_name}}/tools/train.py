@@ -72,7 +72,7 @@ def write_refusing_foreign(path: Path, data: bytes, force: bool) -> None:
     if path.exists() and path.read_bytes() != data and not made_here(path) and not force:
         raise SystemExit(
             f"train.py: {path} exists and is not the model this script makes (your own?); nothing written.\n"
-            "  Keep it and train elsewhere: make train MODEL_FILE=model/example-{{ framework.artifact }}\n"
+            "  Keep it and train elsewhere: make train MODEL_PATH=model/example-{{ framework.artifact }}\n"
             "  or replace it:               make train FORCE=1"
         )
     path.write_bytes(data)

@@ -53,7 +53,7 @@ def read_example(model_path: Path) -> Example:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         raise SystemExit(
-            "usage: python3 service/inference/example.py MODEL_FILE  (prints a /predict body with its example's instances)"
+            "usage: python3 service/inference/example.py MODEL_PATH  (prints a /predict body with its example's instances)"
         )
     try:
         print(json.dumps(read_example(Path(sys.argv[1])).request()))

@@ -56,7 +56,7 @@ def _session_options(threads: int) -> ort.SessionOptions:
 
 
 def _providers() -> list[str]:
-{%- if cookiecutter.include_gpu %}
+{%- if cookiecutter.include_gpu is yes %}
     # CUDA when ONNX Runtime's GPU build is installed (Dockerfile.gpu), else the CPU.
     available = ort.get_available_providers()
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]

@@ -34,7 +34,7 @@ log = logging.getLogger("service.model")
 
 
 def _device() -> torch.device:
-{%- if cookiecutter.include_gpu %}
+{%- if cookiecutter.include_gpu is yes %}
     # CUDA when the CUDA build of torch is installed and a GPU is visible, else the CPU.
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 {%- else %}
