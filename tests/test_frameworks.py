@@ -220,7 +220,13 @@ def test_each_framework_passes_its_tests_serves_and_swaps(cookies, tmp_path, fra
         retrained = tmp_path / task / artifact
         run([venv / "bin" / "python", "tools/train.py", "--output", retrained], cwd=project, timeout=600)
         shipped = project / "model"
-        assert (retrained.parent / "example.json").read_text() == (shipped / "example.json").read_text()
+        # Outputs within the example's own tolerance, not to the last digit: PyTorch's float32 kernels differ in
+        # the eighth digit between CPUs (seen between two CI machines), which no seed or thread count fixes.
+        remade = json.loads((retrained.parent / "example.json").read_text())
+        example = json.loads((shipped / "example.json").read_text())
+        assert remade["instances"] == example["instances"]
+        assert remade["tolerance"] == example["tolerance"]
+        np.testing.assert_allclose(remade["outputs"], example["outputs"], rtol=0, atol=example["tolerance"])
         if framework in BYTE_REPRODUCIBLE:
             assert retrained.read_bytes() == (shipped / artifact).read_bytes()
 
