@@ -220,13 +220,18 @@ def test_each_framework_passes_its_tests_serves_and_swaps(cookies, tmp_path, fra
         retrained = tmp_path / task / artifact
         run([venv / "bin" / "python", "tools/train.py", "--output", retrained], cwd=project, timeout=600)
         shipped = project / "model"
-        # Outputs within the example's own tolerance, not to the last digit: PyTorch's float32 kernels differ in
-        # the eighth digit between CPUs (seen between two CI machines), which no seed or thread count fixes.
         remade = json.loads((retrained.parent / "example.json").read_text())
         example = json.loads((shipped / "example.json").read_text())
         assert remade["instances"] == example["instances"]
-        assert remade["tolerance"] == example["tolerance"]
-        np.testing.assert_allclose(remade["outputs"], example["outputs"], rtol=0, atol=example["tolerance"])
+        if framework == "pytorch":
+            # PyTorch reproduces a training run on the same platform only: its float32 kernels differ between CPUs
+            # in the eighth digit, and 500 Adam steps carry that to a few percent (seen between two CI machines).
+            if task == "classification":
+                assert np.argmax(remade["outputs"], axis=1).tolist() == np.argmax(example["outputs"], axis=1).tolist()
+            else:
+                np.testing.assert_allclose(remade["outputs"], example["outputs"], rtol=0.1)
+        else:
+            assert remade == example
         if framework in BYTE_REPRODUCIBLE:
             assert retrained.read_bytes() == (shipped / artifact).read_bytes()
 
