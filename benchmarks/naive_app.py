@@ -1,10 +1,13 @@
-"""The naive baseline: the same model behind Flask's development server.
+"""The hand-written Flask app: the same model behind one bare Flask route.
 
-What a first version of such a service often looks like: ``app.run()``
-(threaded, one process), ``request.get_json()``, no validation, no metrics,
-no access log of its own (the development server prints one line per
-request to stderr, as it does by default).  Run from the baked project's
-directory so ``model`` imports: ``python naive_app.py PORT``.
+What a first version of such a service often looks like:
+``request.get_json()``, no validation, no metrics, no access log of its own.
+The benchmark serves it twice: under gunicorn with the generated project's
+gunicorn.conf.py (``naive_app:app``, the same workers, threads and keep-alive
+as the real service), and as the naive baseline on Flask's development server
+(``python naive_app.py PORT``: ``app.run()``, threaded, one process, which
+prints one line per request to stderr by default).  Run from the baked
+project's directory so ``service`` imports.
 """
 
 import sys

@@ -101,7 +101,7 @@ def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_
             assert_serves_example(server.base, project)
             smoke = run(["make", "--no-print-directory", "smoke", f"PORT={server.port}"], cwd=project, check=False)
             assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-        bench_flags = "BENCH_FLAGS=--workers 1 --duration 1 --warmup 0 --batch 1 8"
+        bench_flags = "BENCH_FLAGS=--workers 1 --rounds 2 --duration 1 --warmup 0 --batch 8"
         bench = run(["make", "--no-print-directory", "bench", bench_flags], cwd=project, check=False, timeout=300)
         assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr
         print(f"\n{export} -> {task} bake: make test, make smoke and make bench pass\n{bench.stdout[-600:]}")

@@ -13,6 +13,7 @@ import tempfile
 
 from service.server import draining
 from service.server.logs import logging_config
+from service.server.rebalance import Rebalancer
 from service.settings import load_settings
 
 settings = load_settings()
@@ -51,6 +52,10 @@ keepalive = settings.keepalive
 # jitter so they do not all restart at once.
 max_requests = settings.max_requests
 max_requests_jitter = settings.max_requests_jitter
+# Recycling closes a worker's connections, and keep-alive keeps them where
+# they reconnect: a worker holding more than its share of the connections
+# closes some after their answer, so they spread again (service/server/rebalance.py).
+rebalancer = Rebalancer(workers)
 # Load the model once in the master; forked workers share its memory pages.
 # Not with MODEL_THREADS other than 1 for a runtime whose threads stay in the
 # process that loaded the model (the adapter's threads_survive_fork): each
@@ -86,6 +91,20 @@ def post_worker_init(worker) -> None:
 
     timeouts.watch(timeout)
     draining.stop_listening_on_sigterm(worker)
+    rebalancer.join()
+
+
+def pre_request(worker, req) -> None:
+    if rebalancer.should_close(req.peer_addr):
+        req.force_close()
+
+
+def post_request(worker, req, environ, resp) -> None:
+    if not worker.alive:
+        # Its last request before a recycle or a stop: the others take the new connections.
+        rebalancer.leave()
+    if resp is None or resp.should_close():
+        rebalancer.closed(req.peer_addr)
 
 
 def pre_fork(server, worker) -> None:
@@ -101,6 +120,7 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+    rebalancer.worker_exited(worker.pid)
 
 
 def worker_exit(server, worker) -> None:

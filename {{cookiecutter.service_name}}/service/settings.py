@@ -23,6 +23,10 @@ from service.validation import one_line
 SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "model" / MODEL_ARTIFACT
 
 
+# Requests a worker serves before it is replaced, with two or more workers.
+RECYCLE_AFTER = 10_000
+
+
 def default_workers() -> int:
     """One worker per usable CPU: inference is CPU-bound, so more only queue."""
     return max(1, len(os.sched_getaffinity(0)))
@@ -49,9 +53,20 @@ class Settings(BaseSettings):
     # Below docker stop's 10 s default, so the drain ends before SIGKILL would.
     graceful_timeout: int = Field(8, ge=1, le=3600, description="Seconds to finish in-flight requests on SIGTERM.")
     keepalive: int = Field(5, ge=0, le=300, description="Seconds to hold an idle keep-alive connection.")
-    max_requests: int = Field(10000, ge=0, description="Recycle a worker after this many requests (0: never).")
+    # Recycling bounds a slow leak in a worker; a recycled worker's connections
+    # then spread over the others again (service/server/rebalance.py).  One
+    # worker alone would leave no worker for the length of its restart (the
+    # model reload included without PRELOAD), so it is never recycled by default.
+    max_requests: int = Field(
+        default_factory=lambda data: RECYCLE_AFTER if data.get("workers", 1) > 1 else 0,
+        ge=0,
+        description="Recycle a worker after this many requests (0: never; default 10000, 0 with one worker).",
+    )
     max_requests_jitter: int = Field(
-        1000, ge=0, description="Random extra requests so workers do not recycle together."
+        default_factory=lambda data: data.get("max_requests", 0) // 2,
+        ge=0,
+        description="Up to this many more requests, at random per worker, so workers do not recycle together "
+        "(default half of MAX_REQUESTS).",
     )
     preload: bool = Field(True, description="Load the model in the master before forking, shared by workers.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"

@@ -1,14 +1,18 @@
 """The service as it runs in production: gunicorn with gunicorn.conf.py, two workers."""
 
 import contextlib
+import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -32,16 +36,21 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 @contextlib.contextmanager
-def start_gunicorn(**settings: str):
-    """gunicorn with gunicorn.conf.py on a free port, two workers and ``settings``: its URL, then a clean stop."""
+def start_gunicorn(log: Path | None = None, **settings: str):
+    """gunicorn with gunicorn.conf.py on a free port, two workers and ``settings``: its URL, then a clean stop.
+
+    Its output is checked at the stop; ``log`` keeps it in a file as well
+    (a test reading many access lines: a pipe nobody reads would fill and stall the server).
+    """
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "2", "LOG_FORMAT": "json", **settings}
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    output_file = open(log, "w+") if log else None  # noqa: SIM115  # closed below
     process = subprocess.Popen(
         [str(gunicorn), "--config", "gunicorn.conf.py", "serve_http:app"],
         cwd=PROJECT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output_file or subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -61,9 +70,12 @@ def start_gunicorn(**settings: str):
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
-    assert process.returncode == 0, output
+        if output_file:
+            output_file.close()
+            output = log.read_text()
+    assert process.returncode == 0, output[-5000:]
     # Workers must exit cleanly too, not be aborted or killed on shutdown.
-    assert "SIGABRT" not in output and "SIGKILL" not in output and "terminate called" not in output, output
+    assert "SIGABRT" not in output and "SIGKILL" not in output and "terminate called" not in output, output[-5000:]
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +116,91 @@ def test_several_model_threads_per_worker_serve():
         labels = json.loads(get(f"{base}/metadata")[1]).get("labels", [])
         for _ in range(8):
             assert_matches_example(predict_example(base), labels)
+
+
+def keep_alive_load(base: str, connections: int, seconds: float) -> list[str]:
+    """``connections`` clients posting the example back to back on keep-alive connections: their failures."""
+    host, port = base.removeprefix("http://").split(":")
+    body = json.dumps(EXAMPLE.request())
+    failures: list[str] = []
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        # http.client reconnects by itself after an answer with "Connection: close".
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        while time.monotonic() < stop:
+            try:
+                connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    failures.append(f"status {response.status}")
+            except (OSError, http.client.HTTPException) as error:
+                failures.append(repr(error))
+                connection.close()
+        connection.close()
+
+    clients = [threading.Thread(target=client) for _ in range(connections)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    return failures
+
+
+def log_events(log: Path) -> list[dict]:
+    """The JSON lines of a gunicorn log, each with ``at``, its time in seconds since the epoch."""
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    for event in events:
+        event["at"] = datetime.fromisoformat(event["time"]).timestamp()
+    return events
+
+
+def booted_workers(log: Path) -> list[tuple[float, int]]:
+    """(when, pid) of each worker that started, in order."""
+    return [(e["at"], e["pid"]) for e in log_events(log) if e["message"].startswith("Booting worker")]
+
+
+def answered_by(log: Path, start: float, end: float) -> list[int]:
+    """The worker of each answer logged between ``start`` and ``end``."""
+    return [e["pid"] for e in log_events(log) if e["logger"] == "service.access" and start <= e["at"] < end]
+
+
+def test_recycling_under_keep_alive_load_fails_no_request(tmp_path):
+    """Workers recycled every few hundred requests while clients hold keep-alive connections: every request answered."""
+    log = tmp_path / "gunicorn.log"
+    with start_gunicorn(log=log, MAX_REQUESTS="300", MAX_REQUESTS_JITTER="100") as base:
+        failures = keep_alive_load(base, connections=8, seconds=6)
+    assert failures == [], failures[:5]
+    recycles = len(booted_workers(log)) - 2
+    assert recycles >= 2, f"only {recycles} recycles in 6 s: the load was too light to test them"
+
+
+def test_a_replaced_workers_successor_takes_its_share_of_keep_alive_load(tmp_path):
+    """A worker stopped under keep-alive load (as a recycle stops it): its successor serves half the load at once.
+
+    The stopped worker's clients reconnect before its successor accepts, so
+    they all land on the other worker, and keep-alive keeps them there:
+    without service/server/rebalance.py the successor served nothing.
+    """
+    log = tmp_path / "gunicorn.log"
+    with start_gunicorn(log=log, MAX_REQUESTS="0", KEEPALIVE="30") as base:
+        load = threading.Thread(target=lambda: failures.extend(keep_alive_load(base, connections=8, seconds=6)))
+        failures: list[str] = []
+        load.start()
+        time.sleep(1.5)
+        first = booted_workers(log)[0][1]
+        os.kill(first, signal.SIGTERM)
+        load.join()
+        workers = booted_workers(log)
+    assert failures == [], failures[:5]
+    assert len(workers) == 3, workers
+    booted, successor = workers[-1]
+    # From half a second after it started to the end of the load.
+    answers = answered_by(log, booted + 0.5, booted + 4.0)
+    share = answers.count(successor) / max(len(answers), 1)
+    # An even split is 0.5; a successor left without connections serves about none.
+    assert share > 0.3, f"the successor answered {share:.0%} of {len(answers)} requests"
 
 
 def test_metrics_add_up_across_workers(server):

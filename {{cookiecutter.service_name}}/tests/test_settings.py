@@ -27,9 +27,28 @@ def test_environment_overrides(monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("environment", "recycling"),
+    [
+        ({"WORKERS": "2"}, (10_000, 5_000)),
+        # One worker recycling would leave no worker while it restarts.
+        ({"WORKERS": "1"}, (0, 0)),
+        ({"WORKERS": "1", "MAX_REQUESTS": "500"}, (500, 250)),
+        ({"WORKERS": "4", "MAX_REQUESTS": "0"}, (0, 0)),
+        ({"WORKERS": "2", "MAX_REQUESTS": "100", "MAX_REQUESTS_JITTER": "7"}, (100, 7)),
+    ],
+)
+def test_recycling_defaults_follow_the_worker_count(monkeypatch, environment, recycling):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert (settings.max_requests, settings.max_requests_jitter) == recycling
+
+
+@pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("WORKERS", "many", "WORKERS='many'"),
+        ("MAX_REQUESTS", "-1", "MAX_REQUESTS='-1'"),
         ("PORT", "70000", "PORT='70000'"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT='xml'"),
         ("MAX_BATCH_SIZE", "0", "MAX_BATCH_SIZE='0'"),

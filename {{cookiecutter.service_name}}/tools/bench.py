@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,9 @@ from service.project import MODEL_ARTIFACT
 
 HERE = Path(__file__).resolve().parents[1]  # the project's root
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# A round this far below the median of its rounds is flagged: a worker idle or
+# recycling, or a noisy machine; either way not a figure to quote alone.
+ROUND_SPREAD = 0.15
 # wrk calls done() at the end; one machine-readable line, latencies in microseconds.
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -250,6 +254,9 @@ class LoadResult:
     errors: int
     wrk_cpu: float  # CPU-seconds per second wrk used (1.0 = one core)
     server_cpu: float  # the same for the server's processes
+    # The same for each worker running at the end (in PID order), and how many were replaced meanwhile.
+    worker_cpu: list[float]
+    recycled: int
 
 
 def run_wrk(server: Server, batch: int = 1, connections: int = 16, seconds: float = 10, threads: int = 1) -> LoadResult:
@@ -262,6 +269,7 @@ def run_wrk(server: Server, batch: int = 1, connections: int = 16, seconds: floa
         argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
         argv += ["-s", str(script), f"{server.base}/predict"]
         server_cpu_before = tree_cpu_seconds(server.pid)
+        workers_before = {pid: cpu_seconds(pid) for pid in children(server.pid)}
         started = time.perf_counter()
         with out.open("w") as stdout:
             process = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -270,6 +278,8 @@ def run_wrk(server: Server, batch: int = 1, connections: int = 16, seconds: floa
         process.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.perf_counter() - started
         server_cpu = (tree_cpu_seconds(server.pid) - server_cpu_before) / elapsed
+        # A worker started during the round counts from 0; a replaced one's CPU is only in server_cpu.
+        workers_after = {pid: cpu_seconds(pid) for pid in children(server.pid)}
         text = out.read_text()
     line = next((line for line in text.splitlines() if line.startswith("WRK-RESULT ")), None)
     if process.returncode != 0 or line is None:
@@ -288,16 +298,31 @@ def run_wrk(server: Server, batch: int = 1, connections: int = 16, seconds: floa
         errors=connect + read + write + status_errors + timeouts,
         wrk_cpu=(usage.ru_utime + usage.ru_stime) / elapsed,
         server_cpu=server_cpu,
+        worker_cpu=[(cpu - workers_before.get(pid, 0.0)) / elapsed for pid, cpu in sorted(workers_after.items())],
+        recycled=len(workers_before.keys() - workers_after.keys()),
     )
+
+
+def slow_rounds(rates: list[float], spread: float = ROUND_SPREAD) -> list[int]:
+    """The rounds (from 1) whose requests/s is more than ``spread`` below the median of all rounds."""
+    median = statistics.median(rates)
+    return [number for number, rate in enumerate(rates, 1) if rate < (1 - spread) * median]
+
+
+def shares(result: LoadResult) -> str:
+    """Each worker's CPU as a share of one core, e.g. "94% 91%", and the recycles."""
+    text = " ".join(f"{cpu:.0%}" for cpu in result.worker_cpu)
+    return text + (f" ({result.recycled} recycled)" if result.recycled else "")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="python -m tools.bench")
     parser.add_argument("--workers", type=int, default=None, help="WORKERS (default: the service's, 1 per CPU)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections (16)")
-    parser.add_argument("--duration", type=float, default=10, help="seconds of load per measurement (10)")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds of single-instance load, back to back (6)")
+    parser.add_argument("--duration", type=float, default=10, help="seconds of load per round and batch size (10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before measuring (2)")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 64], help="instances per request (1 64)")
+    parser.add_argument("--batch", type=int, nargs="*", default=[64], help="larger batches, one measurement each (64)")
     parser.add_argument("--json", action="store_true", help="also print the results as one JSON line")
     args = parser.parse_args(argv)
     require_wrk()
@@ -311,28 +336,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: ready in {ready:.2f} s with {workers} worker(s); {os.cpu_count()} CPUs", flush=True)
         if args.warmup > 0:
             run_wrk(server, 1, args.connections, args.warmup)
-        results = []
-        for batch in args.batch:
-            result = run_wrk(server, batch, args.connections, args.duration)
-            results.append(result)
-        server.wait_workers(workers)  # a worker being recycled (MAX_REQUESTS) would be missing
+        # Long enough in all to span worker recycles (MAX_REQUESTS): a round
+        # after one shows whether the load spread over the workers again.
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            result = run_wrk(server, 1, args.connections, args.duration)
+            rounds.append(result)
+            print(f"  round {number}: {result.rps:7.0f} requests/s, workers' CPU {shares(result)}", flush=True)
+        batches = [run_wrk(server, batch, args.connections, args.duration) for batch in args.batch]
+        server.wait_workers(workers)  # a worker being recycled would be missing
         memory = pss_mib(server.pids())
 
+    rates = [r.rps for r in rounds]
     print(
         f"\nPOST /predict, wrk: {args.connections} keep-alive connections, {args.duration:g} s per row, 1 thread\n"
         f"{'batch':>5} {'requests/s':>11} {'instances/s':>12} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-        f"{'errors':>6} {'wrk CPU':>8} {'server CPU':>10}"
+        f"{'errors':>6} {'wrk CPU':>8} {'server CPU':>10}  workers' CPU"
     )
-    for r in results:
+    for r in [*rounds, *batches]:
         print(
             f"{r.batch:>5} {r.rps:>11.0f} {r.instances_per_s:>12.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-            f"{r.max_ms:>7.1f} {r.errors:>6} {r.wrk_cpu:>7.0%} {r.server_cpu:>10.0%}"
+            f"{r.max_ms:>7.1f} {r.errors:>6} {r.wrk_cpu:>7.0%} {r.server_cpu:>10.0%}  {shares(r)}"
         )
+    print(f"single instance: median {statistics.median(rates):.0f} requests/s over {len(rounds)} rounds")
+    slow = slow_rounds(rates)
+    if slow:
+        print(f"SLOW: round(s) {', '.join(map(str, slow))} more than {ROUND_SPREAD:.0%} below the median")
     print(f"memory (PSS, master + {workers} workers): {memory:.0f} MiB")
     print("(CPU: 100% = one core; wrk near 100% of a core would make it the bottleneck)")
     if args.json:
-        print(json.dumps({"workers": workers, "pss_mib": memory, "results": [asdict(r) for r in results]}))
-    return 1 if any(r.errors for r in results) else 0
+        results = [asdict(r) for r in [*rounds, *batches]]
+        print(json.dumps({"workers": workers, "pss_mib": memory, "slow_rounds": slow, "results": results}))
+    return 1 if any(r.errors for r in [*rounds, *batches]) else 0
 
 
 if __name__ == "__main__":
