@@ -116,7 +116,7 @@ def measure(args, benches: dict[str, Bench], images: Images | None) -> dict:
                 server.stop()
             line = (f"  round {round_} {framework:<8} {result.rps:6.0f} req/s  p50 {result.p50_ms:5.2f} ms  "
                     f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}  server CPU {result.server_cpu:.0%}  "
-                    f"cold start {found[framework]['cold'][-1]:.2f} s")  # fmt: skip
+                    f"workers {bench.b.shares(result)}  cold start {found[framework]['cold'][-1]:.2f} s")  # fmt: skip
             if images is not None:
                 images.ready_s[framework].append(images.start_to_first_prediction(framework, bench))
                 line += f"  container {images.ready_s[framework][-1]:.2f} s"
@@ -162,6 +162,15 @@ def report(args, machine: dict, found: dict, mem: dict, images: Images | None) -
         )
     errors = sum(r.errors for results in found.values() for r in results["load"])
     lines += ["", f"Errors under load: {errors}."]
+    from tools import bench as tools_bench  # the baked project's tools/bench.py, on sys.path
+
+    for framework, results in found.items():
+        slow = tools_bench.slow_rounds([r.rps for r in results["load"]])
+        recycled = sum(r.recycled for r in results["load"])
+        flag = f"SLOW round(s) {', '.join(map(str, slow))}" if slow else "no slow round"
+        lines.append(
+            f"{framework}: {flag} (more than {tools_bench.ROUND_SPREAD:.0%} below its median), {recycled} workers recycled."
+        )
     return "\n".join(lines)
 
 
