@@ -170,10 +170,10 @@ def test_recycling_under_keep_alive_load_fails_no_request(tmp_path):
     """Workers recycled every few hundred requests while clients hold keep-alive connections: every request answered."""
     log = tmp_path / "gunicorn.log"
     with start_gunicorn(log=log, MAX_REQUESTS="300", MAX_REQUESTS_JITTER="100") as base:
-        failures = keep_alive_load(base, connections=8, seconds=6)
+        failures = keep_alive_load(base, connections=8, seconds=4)
     assert failures == [], failures[:5]
     recycles = len(booted_workers(log)) - 2
-    assert recycles >= 2, f"only {recycles} recycles in 6 s: the load was too light to test them"
+    assert recycles >= 2, f"only {recycles} recycles in 4 s: the load was too light to test them"
 
 
 def test_a_replaced_workers_successor_takes_its_share_of_keep_alive_load(tmp_path):
@@ -185,10 +185,10 @@ def test_a_replaced_workers_successor_takes_its_share_of_keep_alive_load(tmp_pat
     """
     log = tmp_path / "gunicorn.log"
     with start_gunicorn(log=log, MAX_REQUESTS="0", KEEPALIVE="30") as base:
-        load = threading.Thread(target=lambda: failures.extend(keep_alive_load(base, connections=8, seconds=6)))
+        load = threading.Thread(target=lambda: failures.extend(keep_alive_load(base, connections=8, seconds=4.5)))
         failures: list[str] = []
         load.start()
-        time.sleep(1.5)
+        time.sleep(1)
         first = booted_workers(log)[0][1]
         os.kill(first, signal.SIGTERM)
         load.join()
@@ -197,7 +197,7 @@ def test_a_replaced_workers_successor_takes_its_share_of_keep_alive_load(tmp_pat
     assert len(workers) == 3, workers
     booted, successor = workers[-1]
     # From half a second after it started to the end of the load.
-    answers = answered_by(log, booted + 0.5, booted + 4.0)
+    answers = answered_by(log, booted + 0.5, booted + 3.0)
     share = answers.count(successor) / max(len(answers), 1)
     # An even split is 0.5; a successor left without connections serves about none.
     assert share > 0.3, f"the successor answered {share:.0%} of {len(answers)} requests"
