@@ -122,6 +122,10 @@ class DeclaredMetadata:
     feature_names: tuple[str, ...] | None = None
     labels: tuple[str, ...] | None = None
     scores: Literal["probabilities", "logits"] | None = None
+{%- if cookiecutter.model_framework == "sklearn" %}
+    # Types the model file may hold beyond those trusted by default (checked by whoever wrote them here).
+    trusted_types: tuple[str, ...] = ()
+{%- endif %}
 
 
 def io_tensors(

@@ -12,6 +12,10 @@ the model file it reads:
 * ``metadata.json`` (optional): name, version, task, feature_names, labels
   and, for a classifier, whether its float output holds ``probabilities`` or
   ``logits`` (``scores``).  What it says overrides what the adapter infers.
+{%- if cookiecutter.model_framework == "sklearn" %}
+  ``trusted_types``: the types beyond scikit-learn's own that the skops file
+  may hold, declared with the model so that every way of running it sees them.
+{%- endif %}
 """
 
 import hashlib
@@ -45,6 +49,9 @@ class MetadataFile(BaseModel):
     feature_names: list[str] | None = Field(None, min_length=1)
     labels: list[str] | None = Field(None, min_length=2)
     scores: Literal["probabilities", "logits"] | None = None
+{%- if cookiecutter.model_framework == "sklearn" %}
+    trusted_types: list[str] = []
+{%- endif %}
 
 
 def file_sha256(path: Path) -> str:
@@ -92,6 +99,9 @@ def declared_metadata(path: Path, task: Task) -> DeclaredMetadata:
         feature_names=tuple(declared.feature_names) if declared.feature_names else None,
         labels=tuple(declared.labels) if declared.labels else None,
         scores=declared.scores,
+{%- if cookiecutter.model_framework == "sklearn" %}
+        trusted_types=tuple(declared.trusted_types),
+{%- endif %}
     )
 
 
