@@ -1,10 +1,12 @@
 """Bring your own model, as the generated docs/model.md says, literally.
 
 Each case trains a model in a data scientist's environment (its own venv from
-tests/requirements-swap.txt: scikit-learn, skl2onnx, CPU torch), runs the
-the recipe blocks of docs/model.md verbatim in the baked project, and then the project's
-own, unchanged `make test`, `make smoke` (against a real gunicorn) and a
-short `make bench` must pass on the swapped-in model.
+tests/requirements-swap.txt: scikit-learn, skl2onnx, CPU torch; for a
+scikit-learn bake, the bake's own venv, which has scikit-learn, skops and
+pandas), runs the recipe blocks of docs/model.md verbatim in the baked
+project, and then the project's own, unchanged `make test`, `make smoke`
+(against a real gunicorn) and a short `make bench` must pass on the
+swapped-in model.
 """
 
 import re
@@ -62,6 +64,35 @@ CASES = [
 ]
 
 
+# scikit-learn models as users fit them: on data frames (named columns, picked by name), with
+# scikit-learn's own classes inside (an MLP's optimizer, a forest's trees) that skops lists as untrusted.
+WINE_FRAME_MLP = """
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_wine
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+X, y = load_wine(return_X_y=True, as_frame=True)
+scale = ColumnTransformer([("scaled", StandardScaler(), list(X.columns))])
+model = make_pipeline(scale, MLPClassifier(hidden_layer_sizes=(16,), max_iter=2000, random_state=0)).fit(X, y)
+"""
+DIABETES_FRAME_FOREST = """
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.pipeline import make_pipeline
+
+X, y = load_diabetes(return_X_y=True, as_frame=True)
+picked = ColumnTransformer([("kept", "passthrough", ["age", "bmi", "bp", "s5"])])
+model = make_pipeline(picked, RandomForestRegressor(n_estimators=20, max_depth=6, random_state=0)).fit(X, y)
+"""
+SKLEARN_CASES = [
+    pytest.param("classification", WINE_FRAME_MLP, (13, 3), id="sklearn-wine-frame-mlp"),
+    pytest.param("regression", DIABETES_FRAME_FOREST, (10, 1), id="sklearn-diabetes-frame-forest"),
+]
+
+
 @pytest.fixture(scope="session")
 def data_scientist_python(tmp_path_factory) -> Path:
     """A venv with the training side's packages (CPU torch), apart from the service's."""
@@ -83,14 +114,26 @@ def recipe(readme: str, title: str) -> str:
 @pytest.mark.parametrize(("task", "training", "export", "shape"), CASES)
 def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_scientist_python, tmp_path):
     project, python = bake_with_venv(task)
+    readme = (project / "docs" / "model.md").read_text()
+    script = training + recipe(readme, export) + recipe(readme, "example, metadata and checksum")
+    swap_and_check(project, python, data_scientist_python, script, shape, tmp_path)
+
+
+@pytest.mark.parametrize(("task", "training", "shape"), SKLEARN_CASES)
+def test_sklearn_swap_by_the_readme(task, training, shape, bake_with_venv, tmp_path):
+    project, python = bake_with_venv(task, model_framework="sklearn", include_gpu="no")
+    script = training + recipe((project / "docs" / "model.md").read_text(), "scikit-learn")
+    swap_and_check(project, python, python, script, shape, tmp_path)
+
+
+def swap_and_check(project: Path, python: Path, training_python: Path, script: str, shape: tuple, tmp_path: Path):
+    """Run ``script`` (training and recipes) in ``project``; its own make test, smoke and bench pass on the model."""
     system_tool("wrk")  # make bench's load generator
     shipped = tmp_path / "shipped-model"
     shutil.copytree(project / "model", shipped)
     try:
-        readme = (project / "docs" / "model.md").read_text()
-        script = training + recipe(readme, export) + recipe(readme, "example, metadata and checksum")
         (tmp_path / "bring_my_model.py").write_text(script)
-        run([data_scientist_python, tmp_path / "bring_my_model.py"], cwd=project, timeout=600)
+        run([training_python, tmp_path / "bring_my_model.py"], cwd=project, timeout=600)
         example = example_of(project)
         assert (len(example["instances"][0]), len(example["outputs"][0])) == shape
 
@@ -104,7 +147,9 @@ def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_
         bench_flags = "BENCH_FLAGS=--workers 1 --duration 1 --warmup 0 --batch 1 8"
         bench = run(["make", "--no-print-directory", "bench", bench_flags], cwd=project, check=False, timeout=300)
         assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr
-        print(f"\n{export} -> {task} bake: make test, make smoke and make bench pass\n{bench.stdout[-600:]}")
+        print(
+            f"\n{project.name}: make test, make smoke and make bench pass on the swapped model\n{bench.stdout[-600:]}"
+        )
     finally:  # the bake is shared by the session: put its own model back
         shutil.rmtree(project / "model")
         shutil.copytree(shipped, project / "model")
