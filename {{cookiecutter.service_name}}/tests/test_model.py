@@ -1,5 +1,6 @@
 """The model behind the contract (service/inference/contract.py), and refusal of a damaged model file."""
 
+import json
 import logging
 
 import numpy as np
@@ -92,3 +93,19 @@ def test_metadata_file_overrides_and_is_checked(model_copy):
     metadata.write_text(f'{% raw %}{{"task": "{other}"}}{% endraw %}')
     with pytest.raises(ModelLoadError, match=f"says task={other}, but this service was generated for task={info.task}"):
         load_model(model_copy)
+
+
+def test_declared_inputs_name_the_columns(model_copy):
+    metadata = model_copy.with_name("metadata.json")
+    width = load_model(model_copy)[0].metadata.n_features
+    metadata.write_text(json.dumps({"inputs": [{"name": f"x{i}", "type": "number"} for i in range(width)]}))
+    info = load_model(model_copy)[0].metadata
+    assert info.feature_names == tuple(f"x{i}" for i in range(width)) and not info.tabular
+    metadata.write_text(json.dumps({"inputs": [{"name": "only"}]}))
+    with pytest.raises(ModelLoadError, match=f"1 feature names for a model of {width} features"):
+        load_model(model_copy)
+{%- if cookiecutter.model_framework != "sklearn" %}
+    metadata.write_text(json.dumps({"inputs": [{"name": f"x{i}", "nullable": True} for i in range(width)]}))
+    with pytest.raises(ModelLoadError, match="takes rows of numbers only"):
+        load_model(model_copy)
+{%- endif %}

@@ -243,14 +243,17 @@ def describe(
     label_source: str = "the model names",
     output_datatype: str = "FP32",
     columns: tuple[Column, ...] | None = None,
+    takes_tables: bool = False,
 ) -> ModelMetadata:
     """The metadata of a model whose predict() gave ``warm_up`` for one row of zeros.
 
     ``labels``, ``feature_names`` and ``columns`` are what the adapter read
     from the model (None if it says nothing; ``label_source`` says where, for
     the error); ``metadata.json`` overrides them.  ``output_datatype`` is the
-    V2 type of predict()'s output.  Raises ``ModelLoadError`` when the output
-    fits neither the task nor the labels.
+    V2 type of predict()'s output.  ``takes_tables``: whether predict() takes
+    a table of several types (an object array, columns.py), not only
+    float32.  Raises ``ModelLoadError`` when the output fits neither the task
+    nor the labels, or the columns are more than the adapter takes.
     """
     if warm_up.ndim != 2 or warm_up.shape[0] != 1:
         raise ModelLoadError(path, f"one row in gave an output of shape {list(warm_up.shape)}, not one row out")
@@ -263,6 +266,12 @@ def describe(
         columns = tuple(Column(name=name) for name in names)
     if len(names) != n_features:
         raise ModelLoadError(path, f"{len(names)} feature names for a model of {n_features} features")
+    if not takes_tables and not numeric(columns):
+        raise ModelLoadError(
+            path,
+            f"metadata.json's inputs are not all plain numbers: a {platform} model takes rows of numbers only "
+            "(no types, nulls, enums or ranges)",
+        )
     chosen: tuple[str, ...] = ()
     if declared.task == "classification":
         if width < 2:

@@ -177,6 +177,7 @@ class SklearnModel:
             warm_up,
             labels=tuple(str(c) for c in classes) if classes is not None else None,
             columns=columns,
+            takes_tables=True,
         )
         return model
 
