@@ -97,15 +97,19 @@ def test_metadata_file_overrides_and_is_checked(model_copy):
 
 def test_declared_inputs_name_the_columns(model_copy):
     metadata = model_copy.with_name("metadata.json")
-    width = load_model(model_copy)[0].metadata.n_features
-    metadata.write_text(json.dumps({"inputs": [{"name": f"x{i}", "type": "number"} for i in range(width)]}))
+    names = load_model(model_copy)[0].metadata.feature_names  # a model fitted on named columns keeps its names
+    width = len(names)
+    metadata.write_text(json.dumps({"inputs": [{"name": name, "type": "number"} for name in names]}))
     info = load_model(model_copy)[0].metadata
-    assert info.feature_names == tuple(f"x{i}" for i in range(width)) and not info.tabular
+    assert info.feature_names == names and not info.tabular
+    assert [column.name for column in info.columns] == list(names)
     metadata.write_text(json.dumps({"inputs": [{"name": "only"}]}))
-    with pytest.raises(ModelLoadError, match=f"1 feature names for a model of {width} features"):
+    # A model that knows its column names (scikit-learn's feature_names_in_) names them in its refusal.
+    refused = f"1 feature names for a model of {width} features|are not the columns the model was fitted on"
+    with pytest.raises(ModelLoadError, match=refused):
         load_model(model_copy)
 {%- if cookiecutter.model_framework != "sklearn" %}
-    metadata.write_text(json.dumps({"inputs": [{"name": f"x{i}", "nullable": True} for i in range(width)]}))
+    metadata.write_text(json.dumps({"inputs": [{"name": name, "nullable": True} for name in names]}))
     with pytest.raises(ModelLoadError, match="takes rows of numbers only"):
         load_model(model_copy)
 {%- endif %}

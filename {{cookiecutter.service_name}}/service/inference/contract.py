@@ -27,7 +27,10 @@ A ``Model`` has:
     logged and shown on ``/readyz``); never anything else.
 ``predict(batch) -> np.ndarray``
     ``batch`` is a float32 array of shape ``(n, n_features)``, already
-    validated (finite, float32 range, the right width).  Returns a 2-D float
+    validated (finite, float32 range, the right width); for a model whose
+    ``metadata.columns`` are of several types (``metadata.tabular``, only
+    adapters that take tables), an object array ``(n, n_columns)`` decoded by
+    columns.py.  Returns a 2-D float
     array with one row per instance, in order:
 
     * classification: class probabilities, ``(n, len(metadata.labels))``,
