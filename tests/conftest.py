@@ -64,19 +64,20 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(line)
 
 
-_VENVS: dict[str, tuple[Path, Path]] = {}
+_VENVS: dict[tuple, tuple[Path, Path]] = {}
 
 
-def _bake_with_venv(cookies_session, task: str) -> tuple[Path, Path]:
-    """A bake for ``task`` with a fresh .venv of its requirements-dev.txt, made once per session."""
-    if task not in _VENVS:
-        result = cookies_session.bake(extra_context={"task": task})
+def _bake_with_venv(cookies_session, task: str, **answers: str) -> tuple[Path, Path]:
+    """A bake for ``task`` (and other ``answers``) with a fresh .venv of its requirements-dev.txt, made once per session."""
+    key = (task, *sorted(answers.items()))
+    if key not in _VENVS:
+        result = cookies_session.bake(extra_context={"task": task, **answers})
         assert result.exception is None, result.exception
         project = result.project_path
         # Exactly what a user runs first: `make install` makes .venv from requirements-dev.txt.
         run(["make", "install", f"PYTHON={sys.executable}"], cwd=project, timeout=900)
-        _VENVS[task] = (project, project / ".venv" / "bin" / "python")
-    return _VENVS[task]
+        _VENVS[key] = (project, project / ".venv" / "bin" / "python")
+    return _VENVS[key]
 
 
 @pytest.fixture(scope="session")
@@ -91,8 +92,8 @@ def service_venv(cookies_session) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def bake_with_venv(cookies_session):
-    """``bake_with_venv(task)``: that task's default bake with a fresh .venv, (project, its python)."""
-    return lambda task: _bake_with_venv(cookies_session, task)
+    """``bake_with_venv(task, **answers)``: that bake with a fresh .venv, (project, its python)."""
+    return lambda task, **answers: _bake_with_venv(cookies_session, task, **answers)
 
 
 @pytest.fixture(scope="session", params=TASKS)

@@ -4,6 +4,7 @@ its fresh virtual environment serves its example (model/example.json), and
 train.py reproduces the shipped model and refuses to replace one it did not make."""
 
 import json
+import re
 
 from support.examples import assert_serves_example, example_of
 from support.http import http
@@ -39,6 +40,27 @@ def test_gunicorn_serves_the_example_and_make_smoke_shows_it(task_venv, tmp_path
         code, _ = server.terminate(timeout=60)
     assert code == 0, server.output()
     assert '"message": "effective configuration"' in server.output(), server.output()
+
+
+def test_the_api_docs_requests_answer(task_venv, tmp_path):
+    """Every /predict body docs/api.md shows (rows of numbers, rows as objects of named columns) answers 200."""
+    project, python = task_venv
+    bodies = [
+        json.loads(body) for body in re.findall(r"-d '(\{.*?\})'$", (project / "docs" / "api.md").read_text(), re.M)
+    ]
+    assert any(isinstance(body.get("instance"), dict) for body in bodies), bodies
+    with Gunicorn(project, python, tmp_path) as server:
+        server.wait_ready()
+        answers = [http("POST", f"{server.base}/predict", body) for body in bodies]
+    assert [status for status, _ in answers] == [200] * len(bodies), answers
+    # The named row is the first example row: the same answer as it, sent positionally.
+    named = next(
+        answer for body, (_, answer) in zip(bodies, answers, strict=True) if isinstance(body.get("instance"), dict)
+    )
+    positional = next(
+        answer for body, (_, answer) in zip(bodies, answers, strict=True) if isinstance(body.get("instance"), list)
+    )
+    assert named["predictions"] == positional["predictions"]
 
 
 def test_make_smoke_shows_the_json_error(service_venv, tmp_path):

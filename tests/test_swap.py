@@ -1,12 +1,15 @@
 """Bring your own model, as the generated docs/model.md says, literally.
 
 Each case trains a model in a data scientist's environment (its own venv from
-tests/requirements-swap.txt: scikit-learn, skl2onnx, CPU torch), runs the
-the recipe blocks of docs/model.md verbatim in the baked project, and then the project's
-own, unchanged `make test`, `make smoke` (against a real gunicorn) and a
-short `make bench` must pass on the swapped-in model.
+tests/requirements-swap.txt: scikit-learn, skl2onnx, CPU torch; for a
+scikit-learn bake, the bake's own venv, which has scikit-learn, skops and
+pandas), runs the recipe blocks of docs/model.md verbatim in the baked
+project, and then the project's own, unchanged `make test`, `make smoke`
+(against a real gunicorn) and a short `make bench` must pass on the
+swapped-in model.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from support.examples import assert_serves_example, example_of
+from support.http import http
 from support.processes import run, system_tool
 from support.service import Gunicorn
 from support.template import TEMPLATE
@@ -62,6 +66,68 @@ CASES = [
 ]
 
 
+# scikit-learn models as users fit them: on data frames (named columns, picked by name), with
+# scikit-learn's own classes inside (an MLP's optimizer, a forest's trees) that skops lists as untrusted.
+WINE_FRAME_MLP = """
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_wine
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+X, y = load_wine(return_X_y=True, as_frame=True)
+scale = ColumnTransformer([("scaled", StandardScaler(), list(X.columns))])
+model = make_pipeline(scale, MLPClassifier(hidden_layer_sizes=(16,), max_iter=2000, random_state=0)).fit(X, y)
+"""
+DIABETES_FRAME_FOREST = """
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.pipeline import make_pipeline
+
+X, y = load_diabetes(return_X_y=True, as_frame=True)
+picked = ColumnTransformer([("kept", "passthrough", ["age", "bmi", "bp", "s5"])])
+model = make_pipeline(picked, RandomForestRegressor(n_estimators=20, max_depth=6, random_state=0)).fit(X, y)
+"""
+SKLEARN_CASES = [
+    pytest.param("classification", WINE_FRAME_MLP, (13, 3), id="sklearn-wine-frame-mlp"),
+    pytest.param("regression", DIABETES_FRAME_FOREST, (10, 1), id="sklearn-diabetes-frame-forest"),
+]
+
+
+# A real mixed-type pipeline with missing values: palmerpenguins' table (strings, numbers, NaN), imputed,
+# one-hot encoded and scaled by name. It writes its model, metadata and example (rows as objects) to the cwd.
+PENGUINS = """
+import hashlib, json
+import numpy as np
+import skops.io
+from palmerpenguins import load_penguins
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+penguins = load_penguins()
+X, y = penguins.drop(columns=["species", "year"]), penguins["species"]
+numbers = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+prepare = ColumnTransformer([
+    ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), numbers),
+    ("island", OneHotEncoder(), ["island"]),
+    ("sex", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder()), ["sex"]),
+])
+model = make_pipeline(prepare, LogisticRegression(max_iter=1000)).fit(X, y)
+skops.io.dump(model, "model.skops")
+open("model.skops.sha256", "w").write(hashlib.sha256(open("model.skops", "rb").read()).hexdigest() + "  model.skops\\n")
+rows = X.iloc[[0, 3, 200]]  # row 3 has no measurements and no sex: NaN
+assert rows.isna().any(axis=None)
+instances = rows.astype(object).where(rows.notna(), None).to_dict("records")
+outputs = model.predict_proba(rows).tolist()
+json.dump({"instances": instances, "outputs": outputs, "tolerance": 1e-4}, open("example.json", "w"))
+json.dump({"name": "penguins", "version": "1"}, open("metadata.json", "w"))
+"""
+
+
 @pytest.fixture(scope="session")
 def data_scientist_python(tmp_path_factory) -> Path:
     """A venv with the training side's packages (CPU torch), apart from the service's."""
@@ -83,14 +149,26 @@ def recipe(readme: str, title: str) -> str:
 @pytest.mark.parametrize(("task", "training", "export", "shape"), CASES)
 def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_scientist_python, tmp_path):
     project, python = bake_with_venv(task)
+    readme = (project / "docs" / "model.md").read_text()
+    script = training + recipe(readme, export) + recipe(readme, "example, metadata and checksum")
+    swap_and_check(project, python, data_scientist_python, script, shape, tmp_path)
+
+
+@pytest.mark.parametrize(("task", "training", "shape"), SKLEARN_CASES)
+def test_sklearn_swap_by_the_readme(task, training, shape, bake_with_venv, tmp_path):
+    project, python = bake_with_venv(task, model_framework="sklearn", include_gpu="no")
+    script = training + recipe((project / "docs" / "model.md").read_text(), "scikit-learn")
+    swap_and_check(project, python, python, script, shape, tmp_path)
+
+
+def swap_and_check(project: Path, python: Path, training_python: Path, script: str, shape: tuple, tmp_path: Path):
+    """Run ``script`` (training and recipes) in ``project``; its own make test, smoke and bench pass on the model."""
     system_tool("wrk")  # make bench's load generator
     shipped = tmp_path / "shipped-model"
     shutil.copytree(project / "model", shipped)
     try:
-        readme = (project / "docs" / "model.md").read_text()
-        script = training + recipe(readme, export) + recipe(readme, "example, metadata and checksum")
         (tmp_path / "bring_my_model.py").write_text(script)
-        run([data_scientist_python, tmp_path / "bring_my_model.py"], cwd=project, timeout=600)
+        run([training_python, tmp_path / "bring_my_model.py"], cwd=project, timeout=600)
         example = example_of(project)
         assert (len(example["instances"][0]), len(example["outputs"][0])) == shape
 
@@ -104,7 +182,64 @@ def test_swap_by_the_readme(task, training, export, shape, bake_with_venv, data_
         bench_flags = "BENCH_FLAGS=--workers 1 --rounds 2 --duration 1 --warmup 0 --batch 8"
         bench = run(["make", "--no-print-directory", "bench", bench_flags], cwd=project, check=False, timeout=300)
         assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr
-        print(f"\n{export} -> {task} bake: make test, make smoke and make bench pass\n{bench.stdout[-600:]}")
+        print(
+            f"\n{project.name}: make test, make smoke and make bench pass on the swapped model\n{bench.stdout[-600:]}"
+        )
     finally:  # the bake is shared by the session: put its own model back
         shutil.rmtree(project / "model")
         shutil.copytree(shipped, project / "model")
+
+
+def test_sklearn_mixed_pipeline_with_missing_values_serves_named_rows(bake_with_venv, tmp_path):
+    """Served by gunicorn: rows as objects with nulls get the pipeline's answers; bad rows a JSON 400 naming them.
+
+    Not the bake's own `make test`: its tests send rows of numbers, which a model of strings does not take.
+    """
+    project, python = bake_with_venv("classification", model_framework="sklearn", include_gpu="no")
+    pin = next(line for line in SWAP_REQUIREMENTS.read_text().splitlines() if line.startswith("palmerpenguins=="))
+    run([python, "-m", "pip", "install", "-q", pin], timeout=600)
+    (tmp_path / "penguins.py").write_text(PENGUINS)
+    run([python, tmp_path / "penguins.py"], cwd=tmp_path, timeout=300)
+    example = json.loads((tmp_path / "example.json").read_text())
+    good = example["instances"][0]
+    with Gunicorn(project, python, tmp_path, model_path=tmp_path / "model.skops") as server:
+        server.wait_ready(timeout=120)
+        status, metadata = http("GET", f"{server.base}/metadata")
+        assert status == 200, metadata
+        assert metadata["columns"][0] == {
+            "name": "island",
+            "type": "string",
+            "nullable": False,
+            "enum": ["Biscoe", "Dream", "Torgersen"],
+        }
+        assert {column["name"]: column["nullable"] for column in metadata["columns"]}["sex"] is True
+        shuffled = [dict(reversed(list(row.items()))) for row in example["instances"]]  # key order does not matter
+        status, body = http("POST", f"{server.base}/predict", {"instances": shuffled})
+        assert status == 200, body
+        for prediction, expected in zip(body["predictions"], example["outputs"], strict=True):
+            served = [prediction["probabilities"][label] for label in metadata["labels"]]
+            assert served == pytest.approx(expected, rel=1e-4, abs=1e-4)
+        bad = {
+            "instances[2].island: 'Atlantis' is not one of Biscoe, Dream, Torgersen": [
+                good,
+                good,
+                good | {"island": "Atlantis"},
+            ],
+            "instances[0]: missing column 'sex'": [{k: v for k, v in good.items() if k != "sex"}],
+            "instances[0]: unknown column 'colour'": [good | {"colour": "red"}],
+            "instances[1].island: null is not allowed": [good, good | {"island": None}],
+        }
+        for message, rows in bad.items():
+            status, body = http("POST", f"{server.base}/predict", {"instances": rows})
+            assert (status, body["error"]["code"], body["error"]["message"]) == (400, "invalid_row", message), body
+        tensor = {"name": "input", "datatype": "FP32", "shape": [1, 6], "data": [1, 2, 3, 4, 5, 6]}
+        status, body = http("POST", f"{server.base}/v2/models/penguins/infer", {"inputs": [tensor]})
+        assert status == 400 and "V2 serves models of numeric rows only" in body["error"], body
+        status, document = http("GET", f"{server.base}/openapi.json")
+        row = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]["items"]
+        assert row["properties"]["bill_length_mm"] == {"type": ["number", "null"]}
+        assert (
+            document["components"]["schemas"]["PredictRequest"]["examples"][0]["instances"] == example["instances"][:2]
+        )
+        code, _ = server.terminate(timeout=60)
+    assert code == 0, server.output()[-3000:]

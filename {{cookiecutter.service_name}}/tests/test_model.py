@@ -1,5 +1,6 @@
 """The model behind the contract (service/inference/contract.py), and refusal of a damaged model file."""
 
+import json
 import logging
 
 import numpy as np
@@ -92,3 +93,23 @@ def test_metadata_file_overrides_and_is_checked(model_copy):
     metadata.write_text(f'{% raw %}{{"task": "{other}"}}{% endraw %}')
     with pytest.raises(ModelLoadError, match=f"says task={other}, but this service was generated for task={info.task}"):
         load_model(model_copy)
+
+
+def test_declared_inputs_name_the_columns(model_copy):
+    metadata = model_copy.with_name("metadata.json")
+    names = load_model(model_copy)[0].metadata.feature_names  # a model fitted on named columns keeps its names
+    width = len(names)
+    metadata.write_text(json.dumps({"inputs": [{"name": name, "type": "number"} for name in names]}))
+    info = load_model(model_copy)[0].metadata
+    assert info.feature_names == names and not info.tabular
+    assert [column.name for column in info.columns] == list(names)
+    metadata.write_text(json.dumps({"inputs": [{"name": "only"}]}))
+    # A model that knows its column names (scikit-learn's feature_names_in_) names them in its refusal.
+    refused = f"1 feature names for a model of {width} features|are not the columns the model was fitted on"
+    with pytest.raises(ModelLoadError, match=refused):
+        load_model(model_copy)
+{%- if cookiecutter.model_framework != "sklearn" %}
+    metadata.write_text(json.dumps({"inputs": [{"name": name, "nullable": True} for name in names]}))
+    with pytest.raises(ModelLoadError, match="takes rows of numbers only"):
+        load_model(model_copy)
+{%- endif %}

@@ -35,6 +35,17 @@ def test_single_instance_form(client):
     assert body["model"] == {"name": metadata["name"], "version": metadata["version"]}
 
 
+def test_rows_of_named_features_in_any_key_order_are_the_positional_rows(client):
+    names = client.get("/metadata").get_json()["feature_names"]
+    named = [dict(reversed(list(zip(names, row, strict=True)))) for row in EXAMPLE.instances]
+    response = post(client, {"instances": named})
+    assert response.status_code == 200, response.get_json()
+    assert_matches_example(response.get_json()["predictions"], labels(client))
+    response = post(client, {"instance": {**named[0], "colour": 1}})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "instance: unknown column 'colour'"
+
+
 def test_integers_are_numbers(client):
     assert post(client, {"instance": [round(value) for value in ROW]}).status_code == 200
 

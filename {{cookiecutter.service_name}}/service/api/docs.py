@@ -15,6 +15,7 @@ import numpy as np
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 
+from service.inference.contract import Column
 from service.inference.example import ExampleError, read_example
 from service.inference.predictions import to_predictions
 from service.inference.state import ModelState
@@ -45,7 +46,14 @@ def build_document(app: Flask, settings: Settings, state: ModelState) -> dict:
     path_values = {"name": [metadata.name], "version": [metadata.version]} if metadata else {}
     document = build_openapi(app, info, bool(settings.api_key), path_values)
     components = document["components"]["schemas"]
-    limit_request(components["PredictRequest"], metadata.n_features if metadata else None, settings.max_batch_size)
+    if metadata is not None and metadata.tabular:
+        # Rows of several types come as objects of the named columns: document those, not lists of numbers.
+        components["PredictRequest"]["properties"] = rows_schema(metadata.columns)
+    limit_request(
+        components["PredictRequest"],
+        metadata.n_features if metadata and not metadata.tabular else None,
+        settings.max_batch_size,
+    )
     try:
         example = read_example(settings.model_path)
     except ExampleError as error:
@@ -68,3 +76,28 @@ def limit_request(request: dict, n_features: int | None, max_batch_size: int) ->
     if n_features is not None:
         for instance in (properties["instance"], properties["instances"]["items"]):
             instance["minItems"] = instance["maxItems"] = n_features
+
+
+def rows_schema(columns: tuple[Column, ...]) -> dict:
+    """The ``instances`` and ``instance`` properties for rows as objects of these columns."""
+    properties = {}
+    for column in columns:
+        # The column types are JSON Schema's own type names.
+        schema: dict = {"type": [column.type, "null"] if column.nullable else column.type}
+        if column.enum is not None:
+            schema["enum"] = [*column.enum, *([None] if column.nullable else [])]
+        if column.minimum is not None:
+            schema["minimum"] = column.minimum
+        if column.maximum is not None:
+            schema["maximum"] = column.maximum
+        properties[column.name] = schema
+    row = {
+        "type": "object",
+        "properties": properties,
+        "required": [column.name for column in columns],
+        "additionalProperties": False,
+    }
+    return {
+        "instances": {"type": "array", "items": row, "minItems": 1, "description": "A batch: one object per instance."},
+        "instance": {**row, "description": "A single instance: its columns by name."},
+    }

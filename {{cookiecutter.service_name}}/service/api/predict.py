@@ -26,10 +26,10 @@ blueprint = Blueprint("predict", __name__)
 def predict():
     model = serving.ready_model()
     check_content_type()
-    rows, field = schemas.parse_predict_request(read_body(serving.settings().max_body_bytes))
-    serving.check_batch_size(len(rows), field)
     metadata = model.metadata
-    outputs = serving.predict(schemas.as_batch(rows, field, metadata.n_features))
+    rows, field = schemas.parse_predict_request(read_body(serving.settings().max_body_bytes), metadata)
+    serving.check_batch_size(len(rows), field)
+    outputs = serving.predict(schemas.as_batch(rows, field, metadata))
     predictions = to_predictions(outputs, metadata.labels)
     metrics.count_predictions(predictions)
     return jsonify(predictions=predictions, model={"name": metadata.name, "version": metadata.version})

@@ -13,9 +13,10 @@ against it.  The error shape is service/web/errors.py's ``ErrorResponse``.
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
-from service.inference.contract import FLOAT32_MAX
+from service.inference.columns import RowError, decode_rows
+from service.inference.contract import FLOAT32_MAX, Column, ModelMetadata
 from service.validation import one_line, problems
 from service.web.errors import ApiError
 from service.web.serving import Tensor
@@ -37,21 +38,36 @@ def _one_of_two_forms(schema: dict) -> None:
     schema["oneOf"] = [{"required": ["instances"]}, {"required": ["instance"]}]
 
 
-class PredictRequest(BaseModel):
+class OneOfTwoForms(BaseModel):
     """Either a batch (``instances``) or one instance (``instance``), not both."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_two_forms)
+
+    @model_validator(mode="after")
+    def exactly_one_form(self) -> "OneOfTwoForms":
+        if (self.instances is None) == (self.instance is None):
+            raise ValueError("give exactly one of 'instances' (a batch) or 'instance' (one instance)")
+        return self
+
+
+class PredictRequest(OneOfTwoForms):
+    """Either a batch (``instances``) or one instance (``instance``), not both."""
 
     instances: list[list[Feature]] = Field(
         default=None, min_length=1, description="A batch: one list of feature values per instance."
     )
     instance: list[Feature] = Field(default=None, description="A single instance's feature values.")
 
-    @model_validator(mode="after")
-    def exactly_one_form(self) -> "PredictRequest":
-        if (self.instances is None) == (self.instance is None):
-            raise ValueError("give exactly one of 'instances' (a batch) or 'instance' (one instance)")
-        return self
+
+# A row as an object of named columns; service/inference/columns.py checks each value against its column.
+Row = dict[str, JsonValue]
+
+
+class RowsRequest(OneOfTwoForms):
+    """Rows as objects of the model's named columns, in any key order."""
+
+    instances: list[Row] = Field(default=None, min_length=1, description="A batch: one object per instance.")
+    instance: Row = Field(default=None, description="A single instance: its columns by name.")
 
 
 class Prediction(BaseModel):
@@ -82,6 +98,9 @@ class MetadataResponse(BaseModel):
     platform: str = Field(description="What runs the model, e.g. {{ cookiecutter._frameworks[cookiecutter.model_framework].runtime }}.")
     sha256: str = Field(description="SHA-256 of the served model file.")
     feature_names: list[str] = Field(description="The input columns, in order.")
+    columns: list[Column] = Field(
+        description="The input columns with their types: what a row sent as an object of them must hold."
+    )
 {%- if classification %}
     labels: list[str] = Field(description="The classes, in the order of the probabilities.")
 {%- endif %}
@@ -95,23 +114,52 @@ class StatusResponse(BaseModel):
     reason: str | None = None
 
 
-def parse_predict_request(body: bytes) -> tuple[list[list[float]], str]:
-    """Validate a /predict body: its rows, and the field they came in (``instances`` or ``instance``)."""
+def _parse(request: type[OneOfTwoForms], body: bytes, messages: dict[str, str] = OUT_OF_RANGE) -> OneOfTwoForms:
     try:
-        request = PredictRequest.model_validate_json(body)
+        return request.model_validate_json(body)
     except ValidationError as error:
-        details = problems(error, OUT_OF_RANGE)
+        details = problems(error, messages)
         if details[0]["type"] == "json_invalid":
             raise ApiError(400, "malformed_json", f"request body is not valid JSON: {details[0]['msg']}") from None
-        raise ApiError(400, "invalid_request", one_line(error, messages=OUT_OF_RANGE), details) from None
+        raise ApiError(400, "invalid_request", one_line(error, messages=messages), details) from None
 
+
+def _rows_are_objects(error: ValidationError) -> bool:
+    """Whether the rows failed as lists because they are objects (named columns)."""
+    return any(
+        problem["type"] == "list_type"
+        and isinstance(problem["input"], dict)
+        and problem["loc"][0] in ("instances", "instance")
+        for problem in error.errors(include_url=False)
+    )
+
+
+def parse_predict_request(body: bytes, metadata: ModelMetadata) -> tuple[list, str]:
+    """Validate a /predict body: its rows (lists of numbers, or objects of named columns), and their field."""
+    if metadata.tabular:  # columns of several types: rows as objects only
+        names = ", ".join(column.name for column in metadata.columns)
+        request = _parse(
+            RowsRequest, body, {"dict_type": f"Input should be an object of the model's columns ({names})"}
+        )
+    else:
+        try:
+            request = PredictRequest.model_validate_json(body)
+        except ValidationError as error:
+            # Rows of named numbers are welcome too; any other error is the positional form's.
+            request = _parse(RowsRequest if _rows_are_objects(error) else PredictRequest, body)
     if request.instances is not None:
         return request.instances, "instances"
     return [request.instance], "instance"
 
 
-def as_batch(rows: list[list[float]], field: str, n_features: int) -> np.ndarray:
-    """The model's float32 input, once every row has ``n_features`` values."""
+def as_batch(rows: list, field: str, metadata: ModelMetadata) -> np.ndarray:
+    """The model's input: float32 rows of ``n_features`` numbers, or rows as objects decoded by its columns."""
+    if isinstance(rows[0], dict):
+        try:
+            return decode_rows(rows, metadata.columns, field)
+        except RowError as error:
+            raise ApiError(400, "invalid_row", str(error)) from None
+    n_features = metadata.n_features
     for index, row in enumerate(rows):
         if len(row) != n_features:
             where = f"{field}[{index}]" if field == "instances" else field

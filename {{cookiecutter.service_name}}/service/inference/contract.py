@@ -27,7 +27,10 @@ A ``Model`` has:
     logged and shown on ``/readyz``); never anything else.
 ``predict(batch) -> np.ndarray``
     ``batch`` is a float32 array of shape ``(n, n_features)``, already
-    validated (finite, float32 range, the right width).  Returns a 2-D float
+    validated (finite, float32 range, the right width); for a model whose
+    ``metadata.columns`` are of several types (``metadata.tabular``, only
+    adapters that take tables), an object array ``(n, n_columns)`` decoded by
+    columns.py.  Returns a 2-D float
     array with one row per instance, in order:
 
     * classification: class probabilities, ``(n, len(metadata.labels))``,
@@ -48,11 +51,13 @@ A ``Model`` has:
     with MODEL_THREADS other than 1 is loaded in each worker, not preloaded.
 """
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.project import Task
 from service.settings import Settings
@@ -72,6 +77,77 @@ class ModelLoadError(RuntimeError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.reason = reason
+
+
+ColumnType = Literal["number", "integer", "string", "boolean"]
+Value = str | int | float | bool
+
+
+class Column(BaseModel):
+    """One named input column: its type, whether it may be null, its allowed values or range."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    type: ColumnType = "number"
+    nullable: bool = False
+    enum: tuple[Value, ...] | None = Field(None, min_length=1, description="The only values allowed.")
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @model_validator(mode="after")
+    def fits_its_type(self) -> "Column":
+        if (self.minimum is not None or self.maximum is not None) and self.type not in ("number", "integer"):
+            raise ValueError(f"column {self.name!r}: minimum and maximum are for number and integer columns")
+        for value in self.enum or ():
+            if not is_type(value, self.type):
+                article = "an" if self.type == "integer" else "a"
+                raise ValueError(f"column {self.name!r}: enum value {value!r} is not {article} {self.type}")
+        return self
+
+    @property
+    def plain_number(self) -> bool:
+        """A number that any finite float32 fills: what positional rows carry."""
+        return (
+            self.type == "number"
+            and not self.nullable
+            and self.enum is None
+            and self.minimum is None
+            and self.maximum is None
+        )
+
+    def sample(self) -> Value:
+        """A valid value, for the warm-up row: the first allowed one, else zero (or the minimum)."""
+        if self.enum:
+            return self.enum[0]
+        if self.type == "string":
+            return ""
+        if self.type == "boolean":
+            return False
+        value = 0 if self.type == "integer" else 0.0
+        if self.minimum is not None:
+            value = max(value, self.minimum)
+        if self.maximum is not None:
+            value = min(value, self.maximum)
+        return value
+
+
+def numeric(columns: tuple[Column, ...]) -> bool:
+    """Whether every column is a plain number: the model takes a float32 array, and positional rows."""
+    return all(column.plain_number for column in columns)
+
+
+def is_type(value: object, kind: str) -> bool:
+    """Whether a JSON value is of a column type (``true`` is no number, ``3.0`` is an integer)."""
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):  # JSON true is not the number 1
+        return False
+    if kind == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, (int, float))
 
 
 @dataclass(frozen=True)
@@ -96,10 +172,18 @@ class ModelMetadata:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     platform: str  # what runs it, e.g. "onnxruntime", "scikit-learn", "xgboost", "pytorch"
+    # The named input columns, in order, as rows sent as objects fill them
+    # (service/inference/columns.py); plain numbers named feature_names unless the model says more.
+    columns: tuple[Column, ...] = ()
 
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
+
+    @functools.cached_property
+    def tabular(self) -> bool:
+        """Whether the model takes a table of several types (rows as objects only), not plain numbers."""
+        return not numeric(self.columns)
 
     @property
     def n_outputs(self) -> int:
@@ -122,6 +206,11 @@ class DeclaredMetadata:
     feature_names: tuple[str, ...] | None = None
     labels: tuple[str, ...] | None = None
     scores: Literal["probabilities", "logits"] | None = None
+    inputs: tuple[Column, ...] | None = None
+{%- if cookiecutter.model_framework == "sklearn" %}
+    # Types the model file may hold beyond those trusted by default (checked by whoever wrote them here).
+    trusted_types: tuple[str, ...] = ()
+{%- endif %}
 
 
 def io_tensors(
@@ -156,21 +245,36 @@ def describe(
     feature_names: tuple[str, ...] | None = None,
     label_source: str = "the model names",
     output_datatype: str = "FP32",
+    columns: tuple[Column, ...] | None = None,
+    takes_tables: bool = False,
 ) -> ModelMetadata:
     """The metadata of a model whose predict() gave ``warm_up`` for one row of zeros.
 
-    ``labels`` and ``feature_names`` are what the adapter read from the model
-    (None if it says nothing; ``label_source`` says where, for the error);
-    ``metadata.json`` overrides both.  ``output_datatype`` is the V2 type of
-    predict()'s output.  Raises ``ModelLoadError`` when the output fits
-    neither the task nor the labels.
+    ``labels``, ``feature_names`` and ``columns`` are what the adapter read
+    from the model (None if it says nothing; ``label_source`` says where, for
+    the error); ``metadata.json`` overrides them.  ``output_datatype`` is the
+    V2 type of predict()'s output.  ``takes_tables``: whether predict() takes
+    a table of several types (an object array, columns.py), not only
+    float32.  Raises ``ModelLoadError`` when the output fits neither the task
+    nor the labels, or the columns are more than the adapter takes.
     """
     if warm_up.ndim != 2 or warm_up.shape[0] != 1:
         raise ModelLoadError(path, f"one row in gave an output of shape {list(warm_up.shape)}, not one row out")
     width = warm_up.shape[1]
-    names = declared.feature_names or feature_names or tuple(f"f{i}" for i in range(n_features))
+    columns = declared.inputs or columns
+    if columns:
+        names = tuple(column.name for column in columns)
+    else:
+        names = declared.feature_names or feature_names or tuple(f"f{i}" for i in range(n_features))
+        columns = tuple(Column(name=name) for name in names)
     if len(names) != n_features:
         raise ModelLoadError(path, f"{len(names)} feature names for a model of {n_features} features")
+    if not takes_tables and not numeric(columns):
+        raise ModelLoadError(
+            path,
+            f"metadata.json's inputs are not all plain numbers: a {platform} model takes rows of numbers only "
+            "(no types, nulls, enums or ranges)",
+        )
     chosen: tuple[str, ...] = ()
     if declared.task == "classification":
         if width < 2:
@@ -193,4 +297,5 @@ def describe(
         inputs=inputs,
         outputs=outputs,
         platform=platform,
+        columns=columns,
     )

@@ -11,7 +11,12 @@ the model file it reads:
   it the model is served with a warning that its integrity was not checked.
 * ``metadata.json`` (optional): name, version, task, feature_names, labels
   and, for a classifier, whether its float output holds ``probabilities`` or
-  ``logits`` (``scores``).  What it says overrides what the adapter infers.
+  ``logits`` (``scores``), and the named input columns (``inputs``:
+  service/inference/columns.py).  What it says overrides what the adapter infers.
+{%- if cookiecutter.model_framework == "sklearn" %}
+  ``trusted_types``: the types beyond scikit-learn's own that the skops file
+  may hold, declared with the model so that every way of running it sees them.
+{%- endif %}
 """
 
 import hashlib
@@ -21,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.inference.contract import DeclaredMetadata, Model, ModelLoadError
+from service.inference.contract import Column, DeclaredMetadata, Model, ModelLoadError
 from service.inference.{{ framework.module }} import {{ framework.adapter }}
 from service.project import TASK, Task
 from service.settings import Settings, load_settings
@@ -45,6 +50,10 @@ class MetadataFile(BaseModel):
     feature_names: list[str] | None = Field(None, min_length=1)
     labels: list[str] | None = Field(None, min_length=2)
     scores: Literal["probabilities", "logits"] | None = None
+    inputs: list[Column] | None = Field(None, min_length=1)
+{%- if cookiecutter.model_framework == "sklearn" %}
+    trusted_types: list[str] = []
+{%- endif %}
 
 
 def file_sha256(path: Path) -> str:
@@ -92,6 +101,10 @@ def declared_metadata(path: Path, task: Task) -> DeclaredMetadata:
         feature_names=tuple(declared.feature_names) if declared.feature_names else None,
         labels=tuple(declared.labels) if declared.labels else None,
         scores=declared.scores,
+        inputs=tuple(declared.inputs) if declared.inputs else None,
+{%- if cookiecutter.model_framework == "sklearn" %}
+        trusted_types=tuple(declared.trusted_types),
+{%- endif %}
     )
 
 

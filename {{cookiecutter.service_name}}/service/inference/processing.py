@@ -8,8 +8,10 @@ them to the training range, or calibrate the model's scores.
 
 ``preprocess(batch)``
     ``batch`` is a float32 array of shape ``(n, n_features)``, already
-    validated (finite, within float32's range, the model's width).  Return
-    what the model's ``predict`` takes: the same shape, float32.
+    validated (finite, within float32's range, the model's width); for a
+    model of named columns of several types, an object array
+    ``(n, n_columns)`` in the columns' order (columns.py).  Return what the
+    model's ``predict`` takes: the same shape and type.
 ``postprocess(outputs)``
     ``outputs`` is what the model returned for the batch: ``(n, n_classes)``
     class probabilities or ``(n, n_targets)`` values.  Return the same

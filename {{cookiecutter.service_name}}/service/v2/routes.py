@@ -132,6 +132,14 @@ def infer(name: str, version: str | None = None):
     header, binary = split_body(read_body(serving.settings().max_body_bytes), request.headers.get(HEADER_LENGTH))
     infer_request = parse_request(header)
     info = model.metadata
+    if info.tabular:
+        columns = ", ".join(f"{column.name}: {column.type}" for column in info.columns)
+        raise ApiError(
+            400,
+            "unsupported_input",
+            f"this model takes named columns of several types ({columns}): V2 serves models of numeric rows only; "
+            "send rows as objects of those columns to POST /predict",
+        )
     batch = read_batch(infer_request, info.inputs, binary)
     outputs = requested_outputs(infer_request, info.outputs)
     values = serving.predict(batch, item="row")

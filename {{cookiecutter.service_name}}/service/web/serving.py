@@ -65,6 +65,7 @@ def metadata_document() -> dict:
         "platform": info.platform,
         "sha256": model_state().sha256,
         "feature_names": list(info.feature_names),
+        "columns": [column.model_dump(exclude_none=True) for column in info.columns],
     }
     if info.task == "classification":
         document["labels"] = list(info.labels)
