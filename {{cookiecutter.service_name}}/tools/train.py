@@ -10,8 +10,11 @@ names{% if classification %}, class labels{% endif %}) and ``example.json``: a f
 outputs the trained model gives for them, which the tests, ``make smoke``,
 ``make bench`` and the OpenAPI examples use.  Running it twice with the
 pinned requirements-train.txt produces {% if cookiecutter.model_framework == "sklearn" %}the same predictions (not the same
-bytes: skops names the arrays in the file after object ids){% elif cookiecutter.model_framework == "pytorch" %}the same predictions (the same
-bytes only from the same directory: TorchScript records this file's path){% else %}byte-identical files{% endif %}.  It refuses to
+bytes: skops names the arrays in the file after object ids){% elif cookiecutter.model_framework == "pytorch" %}the same predictions on the same
+kind of CPU (PyTorch's float32 kernels differ between CPUs, so another machine's
+model may differ in the last digits, and a regressor by a few per cent after
+training; the same bytes only from the same directory: TorchScript records this
+file's path){% else %}byte-identical files{% endif %}.  It refuses to
 replace a model file it did not make (your own) unless given ``--force``.
 """
 
