@@ -348,12 +348,13 @@ def main(argv: list[str] | None = None) -> int:
         memory = pss_mib(server.pids())
 
     rates = [r.rps for r in rounds]
+    results = [*rounds, *batches]
     print(
         f"\nPOST /predict, wrk: {args.connections} keep-alive connections, {args.duration:g} s per row, 1 thread\n"
         f"{'batch':>5} {'requests/s':>11} {'instances/s':>12} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
         f"{'errors':>6} {'wrk CPU':>8} {'server CPU':>10}  workers' CPU"
     )
-    for r in [*rounds, *batches]:
+    for r in results:
         print(
             f"{r.batch:>5} {r.rps:>11.0f} {r.instances_per_s:>12.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
             f"{r.max_ms:>7.1f} {r.errors:>6} {r.wrk_cpu:>7.0%} {r.server_cpu:>10.0%}  {shares(r)}"
@@ -365,9 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"memory (PSS, master + {workers} workers): {memory:.0f} MiB")
     print("(CPU: 100% = one core; wrk near 100% of a core would make it the bottleneck)")
     if args.json:
-        results = [asdict(r) for r in [*rounds, *batches]]
-        print(json.dumps({"workers": workers, "pss_mib": memory, "slow_rounds": slow, "results": results}))
-    return 1 if any(r.errors for r in [*rounds, *batches]) else 0
+        found = [asdict(r) for r in results]
+        print(json.dumps({"workers": workers, "pss_mib": memory, "slow_rounds": slow, "results": found}))
+    return 1 if any(r.errors for r in results) else 0
 
 
 if __name__ == "__main__":

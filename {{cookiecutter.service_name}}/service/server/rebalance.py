@@ -75,15 +75,17 @@ class Rebalancer:
         """This worker takes no more new requests (its last one before a recycle, or SIGTERM)."""
         slot, self._slot = self._slot, None
         if slot is not None:
-            self._counts[slot] = 0
-            self._pids[slot] = 0
+            self._free(slot)
 
     def worker_exited(self, pid: int) -> None:
         """In the master, for a worker that is gone (gunicorn's child_exit): free its slot."""
         for slot, held_by in enumerate(self._pids):
             if held_by == pid:
-                self._counts[slot] = 0
-                self._pids[slot] = 0
+                self._free(slot)
+
+    def _free(self, slot: int) -> None:
+        self._counts[slot] = 0
+        self._pids[slot] = 0
 
     # --- the connections -------------------------------------------------------------------------
 
