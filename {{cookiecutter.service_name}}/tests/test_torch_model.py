@@ -99,6 +99,49 @@ def test_a_worker_forked_after_a_multithreaded_warm_up_predicts_on_its_own_threa
             pytest.fail("the forked worker hung in its first multi-threaded prediction (60 s)")
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(waited[1]) == 0, "the worker answered differently or on no pool (1), or failed (2)"
+
+
+def first_predictions_at_once(model, row: np.ndarray, threads: int = 4) -> int:
+    """Exit code of a fresh worker whose request threads start predicting together: 0 if all succeeded."""
+    barrier, errors = threading.Barrier(threads), []
+
+    def first_request() -> None:
+        barrier.wait()
+        try:
+            model.predict(row)
+        except Exception as error:  # counted: the exit code says so
+            errors.append(error)
+
+    started = [threading.Thread(target=first_request) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return 1 if errors else 0
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # as above
+def test_a_new_workers_first_requests_at_once_all_succeed():
+    """A worker's request threads making their first prediction together, as when a recycled worker starts under load.
+
+    PyTorch replaces the thread pool a child inherits on a thread's first
+    parallel op; without torch_model.py's at-fork rebuild, two threads doing
+    that at once failed 5 to 21 of these 30 forks here ("Invalid thread pool!").
+    """
+    model, _ = load_model(MODEL, load_settings(model_threads=2))
+    row = np.array(EXAMPLE.instances[:1], dtype=np.float32)
+    model.predict(row)
+    failed = 0
+    for _ in range(30):
+        child = os.fork()
+        if child == 0:  # a fresh worker: it must never return into pytest
+            code = 2
+            try:
+                code = first_predictions_at_once(model, row)
+            finally:
+                os._exit(code)
+        failed += os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) != 0
+    assert failed == 0, f"{failed} of 30 forked workers failed a first prediction"
 {%- if classification %}
 
 

@@ -76,6 +76,8 @@ def test_health_and_server_metadata(client):
     server = client.get("/v2").get_json()
     assert server["version"] and server["name"]
     assert "binary_tensor_data" in server["extensions"]
+    # The spelling of the protocol's open_inference_rest.yaml: the same answer, no redirect.
+    assert client.get("/v2/").get_json() == server
 
 
 def test_model_metadata_lists_the_contract_tensors(client, v2_model):

@@ -42,6 +42,19 @@ def _device() -> torch.device:
 {%- endif %}
 
 
+def _rebuild_pools_in_the_child() -> None:
+    # PyTorch marks its inherited thread pool as corrupt at fork and swaps in
+    # a new one on a thread's first parallel op: two request threads doing it
+    # at once can see no pool at all ("Invalid thread pool!", a 500 from a
+    # fresh worker). The child's only thread swaps it here, before any
+    # request thread exists (tests/test_torch_model.py races them).
+    torch.set_num_threads(torch.get_num_threads())
+
+
+# Once per process, however many times a model is loaded.
+os.register_at_fork(after_in_child=_rebuild_pools_in_the_child)
+
+
 def _input_width(module: torch.jit.ScriptModule, declared: DeclaredMetadata) -> int | None:
     if declared.feature_names is not None:
         return len(declared.feature_names)

@@ -72,7 +72,8 @@ def ready():
     return jsonify(ready=ready), 200 if ready else 503
 
 
-@blueprint.get("")
+# strict_slashes=False: the protocol's own OpenAPI file spells it /v2/, its prose /v2; one rule answers both.
+@blueprint.get("", strict_slashes=False)
 @v2_operation("V2 server metadata", {200: ("Server metadata.", schemas.V2ServerMetadata)})
 def server_metadata():
     return jsonify(name=SERVICE_NAME, version=SERVICE_VERSION, extensions=EXTENSIONS)
