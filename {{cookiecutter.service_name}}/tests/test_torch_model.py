@@ -50,6 +50,18 @@ def test_model_threads_sets_torch_threads():
     assert torch.get_num_threads() == 1
 
 
+def exit_code_of(child: int, seconds: float = 60) -> int:
+    """The exit code of a forked worker, failing the test if it hangs (in its first prediction) for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (waited := os.waitpid(child, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail(f"the forked worker hung in its first multi-threaded prediction ({seconds:.0f} s)")
+        time.sleep(0.01)
+    return os.waitstatus_to_exitcode(waited[1])
+
+
 def threads_of_this_process() -> int:
     return len(os.listdir("/proc/self/task"))
 
@@ -91,14 +103,7 @@ def test_a_worker_forked_after_a_multithreaded_warm_up_predicts_on_its_own_threa
             os._exit(0 if same and during > started + 1 else 1)
         except BaseException:
             os._exit(2)
-    deadline = time.monotonic() + 60
-    while (waited := os.waitpid(child, os.WNOHANG))[0] == 0:
-        if time.monotonic() > deadline:
-            os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
-            pytest.fail("the forked worker hung in its first multi-threaded prediction (60 s)")
-        time.sleep(0.05)
-    assert os.waitstatus_to_exitcode(waited[1]) == 0, "the worker answered differently or on no pool (1), or failed (2)"
+    assert exit_code_of(child) == 0, "the worker answered differently or on no pool (1), or failed (2)"
 
 
 def first_predictions_at_once(model, row: np.ndarray, threads: int = 4) -> int:
@@ -140,7 +145,7 @@ def test_a_new_workers_first_requests_at_once_all_succeed():
                 code = first_predictions_at_once(model, row)
             finally:
                 os._exit(code)
-        failed += os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) != 0
+        failed += exit_code_of(child) != 0
     assert failed == 0, f"{failed} of 30 forked workers failed a first prediction"
 {%- if classification %}
 
