@@ -9,14 +9,16 @@ project, and then the project's own, unchanged `make test`, `make smoke`
 swapped-in model.
 """
 
-import json
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tritonclient.http as triton
 
 from support.examples import assert_serves_example, example_of
 from support.http import http
@@ -96,11 +98,9 @@ SKLEARN_CASES = [
 
 
 # A real mixed-type pipeline with missing values: palmerpenguins' table (strings, numbers, NaN), imputed,
-# one-hot encoded and scaled by name. It writes its model, metadata and example (rows as objects) to the cwd.
+# one-hot encoded and scaled by name; the row with no measurements and no sex first, so the example has nulls.
 PENGUINS = """
-import hashlib, json
-import numpy as np
-import skops.io
+import pandas as pd
 from palmerpenguins import load_penguins
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -109,7 +109,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 penguins = load_penguins()
+penguins = pd.concat([penguins.iloc[[3]], penguins.drop(index=3)])
 X, y = penguins.drop(columns=["species", "year"]), penguins["species"]
+assert X[:3].isna().any(axis=None)
 numbers = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 prepare = ColumnTransformer([
     ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), numbers),
@@ -117,14 +119,19 @@ prepare = ColumnTransformer([
     ("sex", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder()), ["sex"]),
 ])
 model = make_pipeline(prepare, LogisticRegression(max_iter=1000)).fit(X, y)
-skops.io.dump(model, "model.skops")
-open("model.skops.sha256", "w").write(hashlib.sha256(open("model.skops", "rb").read()).hexdigest() + "  model.skops\\n")
-rows = X.iloc[[0, 3, 200]]  # row 3 has no measurements and no sex: NaN
-assert rows.isna().any(axis=None)
-instances = rows.astype(object).where(rows.notna(), None).to_dict("records")
-outputs = model.predict_proba(rows).tolist()
-json.dump({"instances": instances, "outputs": outputs, "tolerance": 1e-4}, open("example.json", "w"))
-json.dump({"name": "penguins", "version": "1"}, open("metadata.json", "w"))
+"""
+# A TF-IDF text classifier fitted on a list of strings (product reviews: good, bad, so-so).
+REVIEWS = """
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+good = ["great product, works well", "love it, excellent value", "works perfectly, very happy", "excellent, great buy"]
+bad = ["broke in a day, terrible", "awful quality, do not buy", "terrible, stopped working", "waste of money, awful"]
+so_so = ["it is okay, nothing special", "average, does the job", "fine for the price, okay", "not bad, not great"]
+X = [good[0], bad[0], so_so[0], *good[1:], *bad[1:], *so_so[1:]]
+y = ["good", "bad", "so-so"] + ["good"] * 3 + ["bad"] * 3 + ["so-so"] * 3
+model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(X, y)
 """
 
 
@@ -161,8 +168,19 @@ def test_sklearn_swap_by_the_readme(task, training, shape, bake_with_venv, tmp_p
     swap_and_check(project, python, python, script, shape, tmp_path)
 
 
-def swap_and_check(project: Path, python: Path, training_python: Path, script: str, shape: tuple, tmp_path: Path):
-    """Run ``script`` (training and recipes) in ``project``; its own make test, smoke and bench pass on the model."""
+def swap_and_check(
+    project: Path,
+    python: Path,
+    training_python: Path,
+    script: str,
+    shape: tuple,
+    tmp_path: Path,
+    served: Callable[[str], None] = lambda base: None,
+):
+    """Run ``script`` (training and recipes) in ``project``; its own make test, smoke and bench pass on the model.
+
+    ``served(base)`` checks more of the service while gunicorn serves the swapped model at ``base``.
+    """
     system_tool("wrk")  # make bench's load generator
     shipped = tmp_path / "shipped-model"
     shutil.copytree(project / "model", shipped)
@@ -170,15 +188,18 @@ def swap_and_check(project: Path, python: Path, training_python: Path, script: s
         (tmp_path / "bring_my_model.py").write_text(script)
         run([training_python, tmp_path / "bring_my_model.py"], cwd=project, timeout=600)
         example = example_of(project)
-        assert (len(example["instances"][0]), len(example["outputs"][0])) == shape
+        first = example["instances"][0]
+        assert (1 if isinstance(first, str) else len(first), len(example["outputs"][0])) == shape
 
         tests = run(["make", "--no-print-directory", "test"], cwd=project, check=False, timeout=900)
         assert tests.returncode == 0 and " passed" in tests.stdout, tests.stdout[-5000:] + tests.stderr
+        assert " skipped" not in tests.stdout, tests.stdout[-3000:]  # every test of the bake ran on the model
         with Gunicorn(project, python, tmp_path) as server:
             server.wait_ready()
             assert_serves_example(server.base, project)
             smoke = run(["make", "--no-print-directory", "smoke", f"PORT={server.port}"], cwd=project, check=False)
             assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+            served(server.base)
         bench_flags = "BENCH_FLAGS=--workers 1 --rounds 2 --duration 1 --warmup 0 --batch 8"
         bench = run(["make", "--no-print-directory", "bench", bench_flags], cwd=project, check=False, timeout=300)
         assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr
@@ -190,21 +211,20 @@ def swap_and_check(project: Path, python: Path, training_python: Path, script: s
         shutil.copytree(shipped, project / "model")
 
 
-def test_sklearn_mixed_pipeline_with_missing_values_serves_named_rows(bake_with_venv, tmp_path):
-    """Served by gunicorn: rows as objects with nulls get the pipeline's answers; bad rows a JSON 400 naming them.
+def test_sklearn_mixed_pipeline_with_missing_values_swaps_in(bake_with_venv, tmp_path):
+    """palmerpenguins' pipeline in the bake: its own make test, smoke and bench pass; both APIs take named rows.
 
-    Not the bake's own `make test`: its tests send rows of numbers, which a model of strings does not take.
+    Under gunicorn: rows as objects with nulls get the pipeline's answers, V2's one input per column the
+    same, bad rows a JSON 400 naming the field and the rule.
     """
     project, python = bake_with_venv("classification", model_framework="sklearn", include_gpu="no")
     pin = next(line for line in SWAP_REQUIREMENTS.read_text().splitlines() if line.startswith("palmerpenguins=="))
     run([python, "-m", "pip", "install", "-q", pin], timeout=600)
-    (tmp_path / "penguins.py").write_text(PENGUINS)
-    run([python, tmp_path / "penguins.py"], cwd=tmp_path, timeout=300)
-    example = json.loads((tmp_path / "example.json").read_text())
-    good = example["instances"][0]
-    with Gunicorn(project, python, tmp_path, model_path=tmp_path / "model.skops") as server:
-        server.wait_ready(timeout=120)
-        status, metadata = http("GET", f"{server.base}/metadata")
+
+    def named_rows(base: str) -> None:
+        example = example_of(project)
+        good = example["instances"][0]
+        status, metadata = http("GET", f"{base}/metadata")
         assert status == 200, metadata
         assert metadata["columns"][0] == {
             "name": "island",
@@ -214,10 +234,12 @@ def test_sklearn_mixed_pipeline_with_missing_values_serves_named_rows(bake_with_
         }
         assert {column["name"]: column["nullable"] for column in metadata["columns"]}["sex"] is True
         shuffled = [dict(reversed(list(row.items()))) for row in example["instances"]]  # key order does not matter
-        status, body = http("POST", f"{server.base}/predict", {"instances": shuffled})
+        status, body = http("POST", f"{base}/predict", {"instances": shuffled})
         assert status == 200, body
-        for prediction, expected in zip(body["predictions"], example["outputs"], strict=True):
-            served = [prediction["probabilities"][label] for label in metadata["labels"]]
+        native = [
+            [prediction["probabilities"][label] for label in metadata["labels"]] for prediction in body["predictions"]
+        ]
+        for served, expected in zip(native, example["outputs"], strict=True):
             assert served == pytest.approx(expected, rel=1e-4, abs=1e-4)
         bad = {
             "instances[2].island: 'Atlantis' is not one of Biscoe, Dream, Torgersen": [
@@ -230,16 +252,73 @@ def test_sklearn_mixed_pipeline_with_missing_values_serves_named_rows(bake_with_
             "instances[1].island: null is not allowed": [good, good | {"island": None}],
         }
         for message, rows in bad.items():
-            status, body = http("POST", f"{server.base}/predict", {"instances": rows})
+            status, body = http("POST", f"{base}/predict", {"instances": rows})
             assert (status, body["error"]["code"], body["error"]["message"]) == (400, "invalid_row", message), body
-        tensor = {"name": "input", "datatype": "FP32", "shape": [1, 6], "data": [1, 2, 3, 4, 5, 6]}
-        status, body = http("POST", f"{server.base}/v2/models/penguins/infer", {"inputs": [tensor]})
-        assert status == 400 and "V2 serves models of numeric rows only" in body["error"], body
-        status, document = http("GET", f"{server.base}/openapi.json")
+        # V2: one input per column, as MLServer's and KServe's "pd" content type sends a table.
+        status, v2_model = http("GET", f"{base}/v2/models/{metadata['name']}")
+        assert [(t["name"], t["datatype"]) for t in v2_model["inputs"]][:2] == [
+            ("island", "BYTES"),
+            ("bill_length_mm", "FP64"),
+        ]
+        inputs = [
+            {
+                "name": t["name"],
+                "datatype": t["datatype"],
+                "shape": [3],
+                "data": [row[t["name"]] for row in example["instances"]],
+            }
+            for t in v2_model["inputs"]
+        ]
+        status, body = http(
+            "POST",
+            f"{base}/v2/models/{metadata['name']}/infer",
+            {"parameters": {"content_type": "pd"}, "inputs": inputs},
+        )
+        assert status == 200, body
+        assert body["outputs"][0]["data"] == pytest.approx([p for row in native for p in row], rel=1e-6)
+        # tritonclient, the usual V2 client, in JSON and in binary (its BYTES elements length-prefixed);
+        # the rows without a null string, which the binary form cannot carry (a null number is a NaN).
+        client = triton.InferenceServerClient(base.removeprefix("http://"))
+        complete = example["instances"][1:]
+        for binary in (False, True):
+            tensors = []
+            for spec in v2_model["inputs"]:
+                values = [row[spec["name"]] for row in complete]
+                if spec["datatype"] == "BYTES":
+                    array = np.array([value.encode() for value in values], dtype=np.object_)
+                else:
+                    array = np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+                tensor = triton.InferInput(spec["name"], [len(complete)], spec["datatype"])
+                tensor.set_data_from_numpy(array, binary_data=binary)
+                tensors.append(tensor)
+            result = client.infer(metadata["name"], tensors)
+            np.testing.assert_allclose(result.as_numpy("probabilities"), native[1:], rtol=1e-5, atol=1e-7)
+        status, document = http("GET", f"{base}/openapi.json")
         row = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]["items"]
         assert row["properties"]["bill_length_mm"] == {"type": ["number", "null"]}
         assert (
             document["components"]["schemas"]["PredictRequest"]["examples"][0]["instances"] == example["instances"][:2]
         )
-        code, _ = server.terminate(timeout=60)
-    assert code == 0, server.output()[-3000:]
+
+    script = PENGUINS + recipe((project / "docs" / "model.md").read_text(), "scikit-learn")
+    swap_and_check(project, python, python, script, (6, 3), tmp_path, served=named_rows)
+
+
+def test_sklearn_text_classifier_swaps_in(bake_with_venv, tmp_path):
+    """A TF-IDF pipeline by the recipe: the bake's own make test, smoke and bench pass; texts alone are rows."""
+    project, python = bake_with_venv("classification", model_framework="sklearn", include_gpu="no")
+
+    def texts(base: str) -> None:
+        status, metadata = http("GET", f"{base}/metadata")
+        assert metadata["columns"] == [{"name": "text", "type": "string", "nullable": False}], metadata
+        status, body = http("POST", f"{base}/predict", {"instances": ["excellent, works great", "awful, broke"]})
+        assert status == 200, body
+        assert [prediction["label"] for prediction in body["predictions"]] == ["good", "bad"]
+        tensor = {"name": "text", "datatype": "BYTES", "shape": [2], "data": ["excellent, works great", "awful, broke"]}
+        status, v2 = http("POST", f"{base}/v2/models/{metadata['name']}/infer", {"inputs": [tensor]})
+        assert status == 200, v2
+        probabilities = [[p["probabilities"][label] for label in metadata["labels"]] for p in body["predictions"]]
+        assert v2["outputs"][0]["data"] == pytest.approx([p for row in probabilities for p in row], rel=1e-6)
+
+    script = REVIEWS + recipe((project / "docs" / "model.md").read_text(), "scikit-learn")
+    swap_and_check(project, python, python, script, (1, 3), tmp_path, served=texts)

@@ -14,7 +14,7 @@ from service.inference.loader import load_model
 from service.inference.state import ModelState
 from service.settings import load_settings
 from support.app import PROJECT
-from support.model import EXAMPLE
+from support.model import EXAMPLE, model_input
 
 
 class CountingModel:
@@ -91,26 +91,32 @@ def test_a_failing_request_fails_alone():
         np.testing.assert_array_equal(results[index], inputs[index] * 2)
 
 
-class NaNForNegatives:
-    """The served model, except that a row whose first value is negative comes out as NaN."""
+class NaNForOneRow:
+    """The served model, except that the rows equal to ``row`` (a model input row) come out as NaN."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, row: np.ndarray) -> None:
         self._model, self.metadata, self.calls = model, model.metadata, []
+        self._row = _key(row)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.calls.append(len(batch))
         outputs = self._model.predict(batch).copy()
-        outputs[batch[:, 0] < 0] = np.nan
+        outputs[[_key(row) == self._row for row in batch]] = np.nan
         return outputs
+
+
+def _key(row: np.ndarray) -> tuple:
+    return tuple(str(value) for value in row)  # str: a missing value (NaN) equals itself
 
 
 def test_a_row_without_a_finite_prediction_gets_its_own_422_and_the_others_their_answers():
     settings = load_settings(microbatch_max_size=64, microbatch_max_delay_ms=200)
     model, digest = load_model(settings.model_path)
-    wrapped = NaNForNegatives(model)
+    first, last = EXAMPLE.instances[0], EXAMPLE.instances[-1]
+    assert _key(model_input([first])[0]) != _key(model_input([last])[0]), "the example needs two different rows"
+    wrapped = NaNForOneRow(model, model_input([last])[0])
     client = serve_http.create_app(settings, ModelState(wrapped, digest, "")).test_client()
-    good = {"instance": EXAMPLE.instances[0]}
-    bad = {"instance": [-1.0, *EXAMPLE.instances[0][1:]]}
+    good, bad = {"instance": first}, {"instance": last}
     answers = call_together(lambda body: client.post("/predict", json=body), [good, bad, good, good])
     assert [answer.status_code for answer in answers] == [200, 422, 200, 200], [a.get_json() for a in answers]
     assert answers[1].get_json()["error"]["code"] == "prediction_not_finite"

@@ -10,22 +10,25 @@ from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
 from service.inference.processing import postprocess, preprocess
 from support.app import make_client
-from support.model import EXAMPLE, MODEL
+from support.model import EXAMPLE, MODEL, model_input, named
 
 
 def test_predicts_the_example():
     model, digest = load_model(MODEL)
     # The example's instances are what clients send: through preprocess and postprocess, as a request goes.
-    outputs = postprocess(model.predict(preprocess(np.array(EXAMPLE.instances, dtype=np.float32))))
+    outputs = postprocess(model.predict(preprocess(model_input(EXAMPLE.instances))))
     np.testing.assert_allclose(outputs, EXAMPLE.outputs, rtol=EXAMPLE.tolerance, atol=EXAMPLE.tolerance)
     assert outputs.shape == (len(EXAMPLE.instances), model.metadata.n_outputs)
-    assert model.metadata.n_features == len(EXAMPLE.instances[0])
+    assert model.metadata.n_features == len(named(EXAMPLE.instances[0]))
     assert len(digest) == 64
 
 
 def test_metadata_describes_the_tensors():
     info = load_model(MODEL)[0].metadata
-    assert info.inputs[0].shape == (-1, info.n_features)
+    if info.tabular:  # V2 takes a table of several types one column at a time
+        assert [(tensor.name, tensor.shape) for tensor in info.inputs] == [(name, (-1,)) for name in info.feature_names]
+    else:
+        assert info.inputs[0].shape == (-1, info.n_features)
     assert info.outputs[0].shape == (-1, info.n_outputs)
     assert info.task == "{{ cookiecutter.task }}"
     if info.task == "classification":
@@ -97,15 +100,19 @@ def test_metadata_file_overrides_and_is_checked(model_copy):
 
 def test_declared_inputs_name_the_columns(model_copy):
     metadata = model_copy.with_name("metadata.json")
-    names = load_model(model_copy)[0].metadata.feature_names  # a model fitted on named columns keeps its names
-    width = len(names)
-    metadata.write_text(json.dumps({"inputs": [{"name": name, "type": "number"} for name in names]}))
+    served = load_model(model_copy)[0].metadata  # a model fitted on named columns keeps its names
+    names, width = served.feature_names, len(served.feature_names)
+    declared = [column.model_dump(exclude_none=True) for column in served.columns]
+    metadata.write_text(json.dumps({"inputs": declared}))
     info = load_model(model_copy)[0].metadata
-    assert info.feature_names == names and not info.tabular
-    assert [column.name for column in info.columns] == list(names)
+    assert info.feature_names == names and info.tabular == served.tabular
+    assert info.columns == served.columns
     metadata.write_text(json.dumps({"inputs": [{"name": "only"}]}))
     # A model that knows its column names (scikit-learn's feature_names_in_) names them in its refusal.
-    refused = f"1 feature names for a model of {width} features|are not the columns the model was fitted on"
+    refused = (
+        f"1 feature names for a model of {width} features|are not the columns the model was fitted on"
+        "|a text pipeline takes one string column"
+    )
     with pytest.raises(ModelLoadError, match=refused):
         load_model(model_copy)
 {%- if cookiecutter.model_framework != "sklearn" %}

@@ -6,10 +6,12 @@ import pytest
 from openapi_spec_validator import validate
 
 from support.app import make_client
-from support.model import EXAMPLE
+from support.model import EXAMPLE, METADATA, TABLE
 from support.openapi import assert_documented
 
 ROW = EXAMPLE.instances[0]
+# The row with its last value or column left out.
+SHORT = dict(list(ROW.items())[:-1]) if isinstance(ROW, dict) else ROW[:-1]
 
 
 def test_document_is_valid_and_covers_every_api_route(client):
@@ -27,8 +29,12 @@ def test_examples_come_from_the_example_file(client):
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
     assert schemas["PredictRequest"]["examples"][0] == {"instances": EXAMPLE.instances[:2]}
     assert len(schemas["PredictResponse"]["examples"][0]["predictions"]) == 2
-    for instance in (schemas["PredictRequest"]["properties"]["instance"],):
-        assert instance["minItems"] == instance["maxItems"] == len(ROW)
+    instance = schemas["PredictRequest"]["properties"]["instance"]
+    if TABLE:  # an object of the named columns, each one required (a text model: or the string alone)
+        row = instance["anyOf"][1] if METADATA.text else instance
+        assert row["required"] == list(METADATA.feature_names)
+    else:
+        assert instance["minItems"] == instance["maxItems"] == METADATA.n_features
 
 
 @pytest.mark.parametrize(
@@ -36,7 +42,7 @@ def test_examples_come_from_the_example_file(client):
     [
         ("POST", "/predict", EXAMPLE.request()),
         ("POST", "/predict", {"instance": ROW}),
-        ("POST", "/predict", {"instance": ROW[:-1]}),
+        ("POST", "/predict", {"instance": SHORT}),
         ("POST", "/predict", {"instances": [ROW], "extra": 1}),
         ("POST", "/predict", b"{not json"),
         ("POST", "/predict", {"instances": [ROW] * 300}),

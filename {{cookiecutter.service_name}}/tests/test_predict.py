@@ -5,10 +5,12 @@ import json
 import pytest
 
 from support.app import client_serving, make_client
-from support.model import EXAMPLE, NotFinite, assert_matches_example
+from support.model import EXAMPLE, METADATA, TABLE, NotFinite, assert_matches_example, named
 
 ROW = EXAMPLE.instances[0]
-WIDTH = len(ROW)
+NAMED = named(ROW)  # an object of the model's columns: every model takes this form
+POSITIONAL = list(NAMED.values())  # a list of values: models of numbers only
+WIDTH = len(NAMED)
 
 
 def post(client, body, content_type="application/json", **headers):
@@ -36,53 +38,88 @@ def test_single_instance_form(client):
 
 
 def test_rows_of_named_features_in_any_key_order_are_the_positional_rows(client):
-    names = client.get("/metadata").get_json()["feature_names"]
-    named = [dict(reversed(list(zip(names, row, strict=True)))) for row in EXAMPLE.instances]
-    response = post(client, {"instances": named})
+    shuffled = [dict(reversed(list(named(row).items()))) for row in EXAMPLE.instances]
+    response = post(client, {"instances": shuffled})
     assert response.status_code == 200, response.get_json()
     assert_matches_example(response.get_json()["predictions"], labels(client))
-    response = post(client, {"instance": {**named[0], "colour": 1}})
+    response = post(client, {"instance": {**shuffled[0], "colour": 1}})
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == "instance: unknown column 'colour'"
 
 
 def test_integers_are_numbers(client):
-    assert post(client, {"instance": [round(value) for value in ROW]}).status_code == 200
+    whole = {name: round(value) if type(value) is float else value for name, value in NAMED.items()}
+    assert post(client, {"instance": whole if TABLE else list(whole.values())}).status_code == 200
+
+
+# Bad requests of any form.
+ANY_FORM = [
+    (b'{"instances": [[5.1, 3.5', 400, "malformed_json", "not valid JSON"),
+    (b"", 400, "malformed_json", "not valid JSON"),
+    (b"[1, 2, 3]", 400, "invalid_request", "object"),
+    ({}, 400, "invalid_request", "exactly one of"),
+    ({"instances": [ROW], "instance": ROW}, 400, "invalid_request", "exactly one of"),
+    ({"instances": [ROW], "extra": 1}, 400, "invalid_request", "extra: Extra inputs"),
+    ({"instances": []}, 400, "invalid_request", "instances: List should have at least 1 item"),
+    ({"instances": None}, 400, "invalid_request", "instances"),
+    (b"[" * 10000, 400, "malformed_json", "recursion limit"),
+]
+# Rows as objects of the model's columns (service/inference/columns.py), which every model takes.
+FIRST = METADATA.columns[0]
+REQUIRED = next((column for column in METADATA.columns if not column.nullable), None)
+WRONG = "seven" if FIRST.type != "string" else 7
+NAMED_ROWS = [
+    ({"instances": [NAMED, {**NAMED, "colour": 1}]}, 400, "invalid_row", "instances[1]: unknown column 'colour'"),
+    ({"instance": dict(list(NAMED.items())[1:])}, 400, "invalid_row", f"instance: missing column {FIRST.name!r}"),
+    (
+        {"instances": [{**NAMED, FIRST.name: WRONG}]},
+        400,
+        "invalid_row",
+        f"instances[0].{FIRST.name}: {WRONG!r} is not a",
+    ),
+]
+if REQUIRED is not None:
+    NAMED_ROWS.append(
+        (
+            {"instance": {**NAMED, REQUIRED.name: None}},
+            400,
+            "invalid_row",
+            f"instance.{REQUIRED.name}: null is not allowed",
+        )
+    )
+# Rows as lists of numbers, for a model of numbers only; a table refuses them by name.
+P = POSITIONAL
+POSITIONAL_ROWS = [
+    ({"instances": [P, [1, 2, "3", *P[3:]]]}, 400, "invalid_request", "instances[1][2]"),
+    ({"instances": [[True, *P[1:]]]}, 400, "invalid_request", "instances[0][0]"),
+    (
+        {"instances": [P, P[:-1]]},
+        400,
+        "wrong_feature_count",
+        f"instances[1]: expected {WIDTH} features, got {WIDTH - 1}",
+    ),
+    ({"instance": [*P, 1]}, 400, "wrong_feature_count", f"instance: expected {WIDTH} features, got {WIDTH + 1}"),
+    ({"instances": [[1, 2, [3], *P[3:]]]}, 400, "invalid_request", "instances[0][2]"),
+    (b'{"instances": [[1, 2], [1, NaN, 4]]}', 400, "invalid_request", "instances[1][1]: Input should be a finite"),
+    (b'{"instance": [1, Infinity, 3, 4]}', 400, "invalid_request", "instance[1]: Input should be a finite"),
+    (b'{"instance": [1, 2, -Infinity, 4]}', 400, "invalid_request", "instance[2]"),
+    (b'{"instance": [1, 2, 3, 1e400]}', 400, "invalid_request", "instance[3]"),
+    (
+        b'{"instances": [[1, 2, 3, 4], [1, 1e39, 3, 4]]}',
+        400,
+        "invalid_request",
+        "instances[1][1]: Input should be within float32's range",
+    ),
+]
+if METADATA.text:  # a text alone is a row, a list is not
+    POSITIONAL_ROWS = [({"instances": [P]}, 400, "invalid_row", "instances[0]: [")]
+elif TABLE:
+    POSITIONAL_ROWS = [({"instances": [P]}, 400, "invalid_request", "Input should be an object of the model's columns")]
 
 
 @pytest.mark.parametrize(
     ("body", "status", "code", "message_part"),
-    [
-        (b'{"instances": [[5.1, 3.5', 400, "malformed_json", "not valid JSON"),
-        (b"", 400, "malformed_json", "not valid JSON"),
-        (b"[1, 2, 3]", 400, "invalid_request", "object"),
-        ({}, 400, "invalid_request", "exactly one of"),
-        ({"instances": [ROW], "instance": ROW}, 400, "invalid_request", "exactly one of"),
-        ({"instances": [ROW], "extra": 1}, 400, "invalid_request", "extra: Extra inputs"),
-        ({"instances": []}, 400, "invalid_request", "instances: List should have at least 1 item"),
-        ({"instances": [ROW, [1, 2, "3", *ROW[3:]]]}, 400, "invalid_request", "instances[1][2]"),
-        ({"instances": [[True, *ROW[1:]]]}, 400, "invalid_request", "instances[0][0]"),
-        (
-            {"instances": [ROW, ROW[:-1]]},
-            400,
-            "wrong_feature_count",
-            f"instances[1]: expected {WIDTH} features, got {WIDTH - 1}",
-        ),
-        ({"instance": [*ROW, 1]}, 400, "wrong_feature_count", f"instance: expected {WIDTH} features, got {WIDTH + 1}"),
-        ({"instances": [[1, 2, [3], *ROW[3:]]]}, 400, "invalid_request", "instances[0][2]"),
-        ({"instances": None}, 400, "invalid_request", "instances"),
-        (b'{"instances": [[1, 2], [1, NaN, 4]]}', 400, "invalid_request", "instances[1][1]: Input should be a finite"),
-        (b'{"instance": [1, Infinity, 3, 4]}', 400, "invalid_request", "instance[1]: Input should be a finite"),
-        (b'{"instance": [1, 2, -Infinity, 4]}', 400, "invalid_request", "instance[2]"),
-        (b'{"instance": [1, 2, 3, 1e400]}', 400, "invalid_request", "instance[3]"),
-        (
-            b'{"instances": [[1, 2, 3, 4], [1, 1e39, 3, 4]]}',
-            400,
-            "invalid_request",
-            "instances[1][1]: Input should be within float32's range",
-        ),
-        (b"[" * 10000, 400, "malformed_json", "recursion limit"),
-    ],
+    ANY_FORM + NAMED_ROWS + POSITIONAL_ROWS,
     ids=lambda value: None if not isinstance(value, str) else value[:30],
 )
 def test_bad_request_is_json_4xx_naming_the_problem(client, body, status, code, message_part):

@@ -4,7 +4,7 @@ import numpy as np
 
 from service.inference import processing
 from support.app import make_client
-from support.model import EXAMPLE
+from support.model import EXAMPLE, v2_inputs
 
 
 def test_both_apis_preprocess_and_postprocess(monkeypatch):
@@ -24,8 +24,7 @@ def test_both_apis_preprocess_and_postprocess(monkeypatch):
     rows = EXAMPLE.instances
     assert client.post("/predict", json={"instances": rows}).status_code == 200
     name = client.get("/metadata").get_json()["name"]
-    tensor = {"name": "input", "datatype": "FP32", "shape": [len(rows), len(rows[0])], "data": rows}
-    assert client.post(f"/v2/models/{name}/infer", json={"inputs": [tensor]}).status_code == 200
+    assert client.post(f"/v2/models/{name}/infer", json={"inputs": v2_inputs(rows)}).status_code == 200
     width = len(EXAMPLE.outputs[0])
     assert [step for step, _ in seen] == ["pre", "post", "pre", "post"]
     assert {shape for step, shape in seen if step == "post"} == {(len(rows), width)}
@@ -39,8 +38,7 @@ def test_postprocess_changes_what_both_apis_answer(monkeypatch):
     values = predictions[0].get("probabilities", {"value": predictions[0].get("value")})
     assert set(np.ravel(list(values.values()))) == {0.5}
     name = client.get("/metadata").get_json()["name"]
-    tensor = {"name": "input", "datatype": "FP32", "shape": [1, len(rows[0])], "data": rows}
-    outputs = client.post(f"/v2/models/{name}/infer", json={"inputs": [tensor]}).get_json()["outputs"]
+    outputs = client.post(f"/v2/models/{name}/infer", json={"inputs": v2_inputs(rows)}).get_json()["outputs"]
     assert set(outputs[0]["data"]) == {0.5}
 
 

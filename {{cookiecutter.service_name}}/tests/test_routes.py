@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from support.app import make_client
-from support.model import EXAMPLE, MODEL
+from support.model import EXAMPLE, MODEL, TABLE, named
 
 ROW = EXAMPLE.instances[0]
 
@@ -31,9 +31,12 @@ def test_metadata_describes_the_served_file(client):
     body = client.get("/metadata").get_json()
     assert body["sha256"] == hashlib.sha256(MODEL.read_bytes()).hexdigest()
     assert body["task"] == "{{ cookiecutter.task }}"
-    width = len(ROW)
+    width = len(named(ROW))
     assert len(body["feature_names"]) == width
-    assert body["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, width]}]
+    if TABLE:  # a table of several types: V2 takes it one column at a time
+        assert [tensor["name"] for tensor in body["inputs"]] == body["feature_names"]
+    else:
+        assert body["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, width]}]
     assert body["outputs"][0]["shape"] == [-1, len(EXAMPLE.outputs[0])]
 {%- if cookiecutter.task == "classification" %}
     assert len(body["labels"]) == len(EXAMPLE.outputs[0])

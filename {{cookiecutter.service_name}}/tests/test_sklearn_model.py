@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import skops.io
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 {%- if classification %}
@@ -27,9 +28,9 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from service.inference.contract import ModelLoadError
 from service.inference.loader import load_model
 from support.app import make_client
-from support.model import EXAMPLE
+from support.model import METADATA
 
-WIDTH = len(EXAMPLE.instances[0])
+WIDTH = METADATA.n_features
 
 
 def training_data() -> tuple[np.ndarray, np.ndarray]:
@@ -133,11 +134,66 @@ def test_an_unfitted_model_is_refused_as_unfitted(tmp_path):
         load_model(path)
 
 
-def test_a_fitted_text_pipeline_is_not_called_unfitted(tmp_path):
+TEXTS = ["good", "bad", "great", "awful", "fine", "poor"] * 10
+
+
+def text_pipeline(tmp_path):
+    """A TF-IDF pipeline fitted on a list of strings, saved with skops; and the pipeline."""
+    pipeline = make_pipeline(TfidfVectorizer(), Estimator()).fit(TEXTS, training_data()[1])
+    skops.io.dump(pipeline, tmp_path / "model.skops")
+    return pipeline
+
+
+def test_a_text_pipeline_takes_strings_alone_or_as_its_column(tmp_path):
+    pipeline = text_pipeline(tmp_path)
+    model, _ = load_model(tmp_path / "model.skops")
+    assert [column.model_dump(exclude_defaults=True) for column in model.metadata.columns] == [
+        {"name": "text", "type": "string"}
+    ]
+    client = make_client(model_path=tmp_path / "model.skops")
+    alone = client.post("/predict", json={"instances": ["good", "awful"]})
+    assert alone.status_code == 200, alone.get_json()
+    named = client.post("/predict", json={"instances": [{"text": "good"}, {"text": "awful"}]})
+    single = client.post("/predict", json={"instance": "good"})
+    assert named.get_json() == alone.get_json()
+    assert single.get_json()["predictions"] == alone.get_json()["predictions"][:1]
+    expected = {% if classification %}pipeline.predict_proba{% else %}pipeline.predict{% endif %}(["good", "awful"])
+    np.testing.assert_allclose(
+        model.predict(np.array([["good"], ["awful"]], dtype=object)), np.reshape(expected, (2, -1)), rtol=1e-6
+    )
+    name = client.get("/metadata").get_json()["name"]
+    tensor = {"name": "text", "datatype": "BYTES", "shape": [2], "data": ["good", "awful"]}
+    v2 = client.post(f"/v2/models/{name}/infer", json={"inputs": [tensor]})
+    np.testing.assert_allclose(v2.get_json()["outputs"][0]["data"], np.ravel(expected), rtol=1e-6)
+    for body, message in [
+        ({"instances": ["good", 5]}, "instances[1]: 5 is not a string (the 'text' text) nor an object"),
+        ({"instances": [{"text": None}]}, "instances[0].text: null is not allowed"),
+        ({"instance": {"txt": "good"}}, "instance: unknown column 'txt'"),
+    ]:
+        response = client.post("/predict", json=body)
+        assert (response.status_code, response.get_json()["error"]["message"]) == (400, message)
+    items = client.get("/openapi.json").get_json()["components"]["schemas"]["PredictRequest"]["properties"]
+    assert items["instances"]["items"]["anyOf"][0] == {"type": "string"}
+
+
+def test_a_text_pipelines_declared_column_names_it_and_must_be_one_string(tmp_path):
+    text_pipeline(tmp_path)
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps({"inputs": [{"name": "review", "type": "string"}]}))
+    client = make_client(model_path=tmp_path / "model.skops")
+    assert client.post("/predict", json={"instances": [{"review": "good"}]}).status_code == 200
+    metadata.write_text(json.dumps({"inputs": [{"name": "review", "type": "string", "nullable": True}]}))
+    with pytest.raises(ModelLoadError, match="a text pipeline takes one string column, not nullable"):
+        load_model(tmp_path / "model.skops")
+
+
+def test_a_model_of_neither_columns_nor_text_is_refused_saying_so(tmp_path):
     path = tmp_path / "model.skops"
-    texts = ["good", "bad", "great", "awful", "fine", "poor"] * 10
-    skops.io.dump(make_pipeline(TfidfVectorizer(), Estimator()).fit(texts, training_data()[1]), path)
-    with pytest.raises(ModelLoadError, match=r"Pipeline takes no fixed number of columns") as error:
+    records = [{"word": text} for text in TEXTS]  # a DictVectorizer takes dicts: no fixed columns, no text
+    skops.io.dump(make_pipeline(DictVectorizer(), Estimator()).fit(records, training_data()[1]), path)
+    with pytest.raises(
+        ModelLoadError, match=r"Pipeline takes no fixed number of columns .* is no text pipeline"
+    ) as error:
         load_model(path)
     assert "fitted" not in error.value.reason
 
@@ -248,10 +304,59 @@ def test_metadata_openapi_and_v2_know_the_columns(tmp_path):
     row = request["properties"]["instances"]["items"]
     assert row["required"] == ["island", "bill_length_mm", "sex"] and row["additionalProperties"] is False
     assert row["properties"]["sex"] == {"type": ["string", "null"], "enum": ["female", "male", None]}
-    tensor = {"name": "input", "datatype": "FP32", "shape": [1, 3], "data": [1, 2, 3]}
-    response = client.post(f"/v2/models/{metadata['name']}/infer", json={"inputs": [tensor]})
-    assert response.status_code == 400
-    assert response.get_json()["error"].startswith("this model takes named columns of several types (island: string,")
+    v2_model = client.get(f"/v2/models/{metadata['name']}").get_json()
+    assert v2_model["inputs"] == [
+        {"name": "island", "datatype": "BYTES", "shape": [-1]},
+        {"name": "bill_length_mm", "datatype": "FP64", "shape": [-1]},
+        {"name": "sex", "datatype": "BYTES", "shape": [-1]},
+    ]
+
+
+def test_v2_takes_one_input_per_column_and_answers_as_predict(tmp_path):
+    mixed_pipeline(tmp_path)
+    client = make_client(model_path=tmp_path / "model.skops")
+    name = client.get("/metadata").get_json()["name"]
+    native = client.post("/predict", json={"instances": ROWS}).get_json()["predictions"]
+    inputs = [
+        {"name": "sex", "datatype": "BYTES", "shape": [3, 1], "data": [[row["sex"]] for row in ROWS]},
+        {"name": "island", "datatype": "BYTES", "shape": [3], "data": [row["island"] for row in ROWS]},
+        {"name": "bill_length_mm", "datatype": "FP32", "shape": [3], "data": [row["bill_length_mm"] for row in ROWS]},
+    ]
+    request = {"parameters": {"content_type": "pd"}, "inputs": inputs}
+    response = client.post(f"/v2/models/{name}/infer", json=request)
+    assert response.status_code == 200, response.get_json()
+    (output,) = response.get_json()["outputs"]
+{%- if classification %}
+    expected = [[prediction["probabilities"][label] for label in ("0", "1", "2")] for prediction in native]
+{%- else %}
+    expected = [[prediction["value"]] for prediction in native]
+{%- endif %}
+    np.testing.assert_allclose(np.reshape(output["data"], output["shape"]), expected, rtol=1e-6)
+    inputs[1]["data"] = ["Biscoe", "Atlantis", "Dream"]
+    response = client.post(f"/v2/models/{name}/infer", json={"inputs": inputs})
+    assert response.get_json() == {
+        "error": "input 'island': element 1: 'Atlantis' is not one of Biscoe, Dream, Torgersen"
+    }
+
+
+def test_a_declared_datatype_is_what_v2_metadata_lists(tmp_path):
+    mixed_pipeline(tmp_path)
+    declared = [
+        {"name": "island", "type": "string", "enum": ["Biscoe", "Dream", "Torgersen"]},
+        {"name": "bill_length_mm", "nullable": True, "datatype": "FP32"},
+        {"name": "sex", "type": "string", "nullable": True, "enum": ["female", "male"]},
+    ]
+    (tmp_path / "metadata.json").write_text(json.dumps({"name": "mixed", "inputs": declared}))
+    client = make_client(model_path=tmp_path / "model.skops")
+    assert client.get("/v2/models/mixed").get_json()["inputs"][1] == {
+        "name": "bill_length_mm",
+        "datatype": "FP32",
+        "shape": [-1],
+    }
+    declared[0]["datatype"] = "FP32"
+    (tmp_path / "metadata.json").write_text(json.dumps({"inputs": declared}))
+    with pytest.raises(ModelLoadError, match="column 'island': datatype FP32 is not one for a string column"):
+        load_model(tmp_path / "model.skops")
 
 
 def test_declared_inputs_override_and_must_be_the_models_columns(tmp_path):

@@ -97,6 +97,8 @@ def rows_schema(columns: tuple[Column, ...]) -> dict:
         "required": [column.name for column in columns],
         "additionalProperties": False,
     }
+    if len(columns) == 1 and columns[0].type == "string":  # a text model takes the string alone too
+        row = {"anyOf": [{"type": "string"}, row]}
     return {
         "instances": {"type": "array", "items": row, "minItems": 1, "description": "A batch: one object per instance."},
         "instance": {**row, "description": "A single instance: its columns by name."},

@@ -10,6 +10,7 @@ them (service/web/openapi.py), and tests/test_openapi.py checks real responses
 against it.  The error shape is service/web/errors.py's ``ErrorResponse``.
 """
 
+import json
 from typing import Annotated
 
 import numpy as np
@@ -68,6 +69,15 @@ class RowsRequest(OneOfTwoForms):
 
     instances: list[Row] = Field(default=None, min_length=1, description="A batch: one object per instance.")
     instance: Row = Field(default=None, description="A single instance: its columns by name.")
+
+
+class TextRequest(OneOfTwoForms):
+    """For a model of one string column: each row the string alone, or an object of that column."""
+
+    instances: list[JsonValue] = Field(
+        default=None, min_length=1, description="A batch: one string (or object) per instance."
+    )
+    instance: JsonValue = Field(default=None, description="A single instance: the string (or an object).")
 
 
 class Prediction(BaseModel):
@@ -136,10 +146,12 @@ def _rows_are_objects(error: ValidationError) -> bool:
 
 def parse_predict_request(body: bytes, metadata: ModelMetadata) -> tuple[list, str]:
     """Validate a /predict body: its rows (lists of numbers, or objects of named columns), and their field."""
-    if metadata.tabular:  # columns of several types: rows as objects only
+    if metadata.tabular:  # columns of several types: rows as objects only (or strings, for text)
         names = ", ".join(column.name for column in metadata.columns)
         request = _parse(
-            RowsRequest, body, {"dict_type": f"Input should be an object of the model's columns ({names})"}
+            TextRequest if metadata.text else RowsRequest,
+            body,
+            {"dict_type": f"Input should be an object of the model's columns ({names})"},
         )
     else:
         try:
@@ -152,8 +164,24 @@ def parse_predict_request(body: bytes, metadata: ModelMetadata) -> tuple[list, s
     return [request.instance], "instance"
 
 
+def _text_rows(rows: list, field: str, name: str) -> list[dict]:
+    """Rows of a text model as objects of its one column: a string alone is that column's value."""
+    named = []
+    for index, row in enumerate(rows):
+        if isinstance(row, str):
+            row = {name: row}
+        elif not isinstance(row, dict):
+            where = f"{field}[{index}]" if field == "instances" else field
+            shown = json.dumps(row)[:40]
+            raise ApiError(400, "invalid_row", f"{where}: {shown} is not a string (the {name!r} text) nor an object")
+        named.append(row)
+    return named
+
+
 def as_batch(rows: list, field: str, metadata: ModelMetadata) -> np.ndarray:
     """The model's input: float32 rows of ``n_features`` numbers, or rows as objects decoded by its columns."""
+    if metadata.text:
+        rows = _text_rows(rows, field, metadata.columns[0].name)
     if isinstance(rows[0], dict):
         try:
             return decode_rows(rows, metadata.columns, field)

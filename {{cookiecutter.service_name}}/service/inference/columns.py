@@ -15,6 +15,8 @@ into an object array ``(n, n_columns)`` for a table (numbers as floats, a
 ``null`` as NaN, as pandas reads a missing value), which the adapter turns
 into what its model takes.  Every problem is a ``RowError`` naming the field
 and the rule, e.g. ``instances[2].island: 'Atlantis' is not one of Biscoe, Dream, Torgersen``.
+The Open Inference Protocol sends a table one column at a time
+(service/v2/tables.py): ``decode_columns`` applies the same checks to it.
 """
 
 import math
@@ -84,6 +86,22 @@ def decode_rows(rows: list[dict], columns: tuple[Column, ...], field: str = "ins
     if numeric(columns):
         return np.asarray(table, dtype=np.float32)
     return np.asarray(table, dtype=object).reshape(len(table), len(columns))
+
+
+def decode_columns(values: dict[str, list], columns: tuple[Column, ...], where: dict[str, str]) -> np.ndarray:
+    """Columns sent one by one (V2's one input per column) -> the model's object array, in the columns' order.
+
+    ``values`` holds each column's values, all of one length; ``where``
+    names each column in errors, e.g. ``input 'island'`` (then
+    ``input 'island': element 2: 'Atlantis' is not one of ...``).
+    """
+    table = np.empty((len(values[columns[0].name]), len(columns)), dtype=object)
+    for index, column in enumerate(columns):
+        name = where[column.name]
+        table[:, index] = [
+            _decoded(value, column, f"{name}: element {row}") for row, value in enumerate(values[column.name])
+        ]
+    return table
 
 
 def sample_row(columns: tuple[Column, ...]) -> np.ndarray:

@@ -81,6 +81,14 @@ class ModelLoadError(RuntimeError):
 
 ColumnType = Literal["number", "integer", "string", "boolean"]
 Value = str | int | float | bool
+# The V2 datatypes a column of each type may be declared as; the first is the default. Clients may
+# send a number column in any numeric datatype (service/v2/tables.py): this is what metadata lists.
+V2_DATATYPES: dict[str, tuple[str, ...]] = {
+    "number": ("FP64", "FP32", "FP16"),
+    "integer": ("INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"),
+    "string": ("BYTES",),
+    "boolean": ("BOOL",),
+}
 
 
 class Column(BaseModel):
@@ -94,9 +102,17 @@ class Column(BaseModel):
     enum: tuple[Value, ...] | None = Field(None, min_length=1, description="The only values allowed.")
     minimum: float | None = None
     maximum: float | None = None
+    datatype: str | None = Field(
+        None, description="Its V2 input's datatype in V2 model metadata, for a table of several types."
+    )
 
     @model_validator(mode="after")
     def fits_its_type(self) -> "Column":
+        if self.datatype is not None and self.datatype not in V2_DATATYPES[self.type]:
+            raise ValueError(
+                f"column {self.name!r}: datatype {self.datatype} is not one for a {self.type} column "
+                f"({', '.join(V2_DATATYPES[self.type])})"
+            )
         if (self.minimum is not None or self.maximum is not None) and self.type not in ("number", "integer"):
             raise ValueError(f"column {self.name!r}: minimum and maximum are for number and integer columns")
         for value in self.enum or ():
@@ -104,6 +120,11 @@ class Column(BaseModel):
                 article = "an" if self.type == "integer" else "a"
                 raise ValueError(f"column {self.name!r}: enum value {value!r} is not {article} {self.type}")
         return self
+
+    @property
+    def v2_datatype(self) -> str:
+        """The V2 datatype of its tensor: the declared one, else FP64, INT64, BYTES or BOOL."""
+        return self.datatype or V2_DATATYPES[self.type][0]
 
     @property
     def plain_number(self) -> bool:
@@ -167,7 +188,8 @@ class ModelMetadata:
     feature_names: tuple[str, ...]
     # Classification: one label per probability column.  Regression: empty.
     labels: tuple[str, ...]
-    # The tensors predict() takes and returns: ("input", FP32, (-1, n_features))
+    # The V2 tensors of predict()'s input and output: ("input", FP32, (-1, n_features)),
+    # or one (name, datatype, (-1,)) per column of a table of several types;
     # and ("probabilities" | "values", FP32, (-1, width)).
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
@@ -184,6 +206,11 @@ class ModelMetadata:
     def tabular(self) -> bool:
         """Whether the model takes a table of several types (rows as objects only), not plain numbers."""
         return not numeric(self.columns)
+
+    @property
+    def text(self) -> bool:
+        """Whether the model takes one string column: then a row may be the string alone."""
+        return len(self.columns) == 1 and self.columns[0].type == "string"
 
     @property
     def n_outputs(self) -> int:
@@ -288,6 +315,8 @@ def describe(
             source = "metadata.json lists" if declared.labels else label_source
             raise ModelLoadError(path, f"{source} {len(chosen)} labels but the model gives {width} class scores")
     inputs, outputs = io_tensors(declared.task, n_features, width, output_datatype)
+    if not numeric(columns):  # V2 then takes one input per column (pandas' table, MLServer's "pd")
+        inputs = tuple(TensorSpec(column.name, column.v2_datatype, (-1,)) for column in columns)
     return ModelMetadata(
         name=declared.name or path.stem,
         version=declared.version or "unknown",

@@ -4,7 +4,10 @@ Serves any fitted estimator or pipeline: a classifier answers with
 ``predict_proba`` (labels from ``classes_``), a regressor with ``predict``;
 feature names come from ``feature_names_in_`` where the model has them, and
 a model fitted on named columns is given a data frame with those names (a
-``ColumnTransformer`` may select its columns by name).
+``ColumnTransformer`` may select its columns by name).  A text pipeline (a
+``CountVectorizer``, ``TfidfVectorizer`` or ``HashingVectorizer`` first)
+takes one string column, ``text`` unless metadata.json names it, and is
+given the strings as they came.
 
 The file is read with skops (``skops.io.dump`` writes it), which rebuilds
 only the types it is told to trust, never running code from the file.
@@ -28,6 +31,7 @@ import skops.io
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -108,12 +112,16 @@ class SklearnModel:
     # Its thread pools belong to the thread that starts them: a forked worker starts its own.
     threads_survive_fork: ClassVar[bool] = True
 
-    def __init__(self, estimator: Any, classification: bool, columns: tuple[Column, ...] | None) -> None:
+    def __init__(
+        self, estimator: Any, classification: bool, columns: tuple[Column, ...] | None, text: bool = False
+    ) -> None:
         self._estimator = estimator
         self._predict = estimator.predict_proba if classification else estimator.predict
+        # A text pipeline takes the strings themselves, a 1-D array of them.
+        self._text = text
         # Fitted on named columns: a data frame with those names (pandas is
         # imported only then); else the float32 array as it is, the fast road.
-        self._names = tuple(column.name for column in columns) if columns else None
+        self._names = tuple(column.name for column in columns) if columns and not text else None
         # A table of several types comes as an object array: its numbers become float64 columns.
         self._dtypes = {column.name: _dtype(column) for column in columns} if columns and not numeric(columns) else None
         if self._names is not None:
@@ -122,7 +130,9 @@ class SklearnModel:
             self._frame = pandas.DataFrame
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        if self._names is None:
+        if self._text:
+            inputs = batch[:, 0]
+        elif self._names is None:
             inputs = batch
         elif self._dtypes is None:
             inputs = self._frame(batch, columns=self._names, copy=False)
@@ -153,17 +163,19 @@ class SklearnModel:
             reason = f"{type(estimator).__name__} is not fitted: fit it before skops.io.dump"
             raise ModelLoadError(path, reason) from None
         n_features = getattr(estimator, "n_features_in_", None)
-        if n_features is None:  # fitted, but on something other than a table (a TfidfVectorizer takes strings)
+        text = n_features is None and takes_text(estimator)
+        if n_features is None and not text:  # fitted, but on something other than a table or text
             raise ModelLoadError(
                 path,
-                f"{type(estimator).__name__} takes no fixed number of columns (no n_features_in_; e.g. a text "
-                "pipeline): this service sends it rows of numbers",
+                f"{type(estimator).__name__} takes no fixed number of columns (no n_features_in_) and is no text "
+                "pipeline (a CountVectorizer, TfidfVectorizer or HashingVectorizer first)",
             )
         # Once per process: BLAS and OpenMP pools sized like the other runtimes' model threads.
         if settings.model_threads:
             threadpool_limits(limits=settings.model_threads)
-        columns = _columns(path, estimator, declared)
-        model = cls(estimator, classification, columns)
+        columns = _text_column(path, declared) if text else _columns(path, estimator, declared)
+        n_features = 1 if text else n_features
+        model = cls(estimator, classification, columns, text)
         try:
             warm_up = model.predict(sample_row(columns) if columns else np.zeros((1, n_features), dtype=np.float32))
         except Exception as error:  # the estimator's own error: say which, on one line
@@ -180,6 +192,23 @@ class SklearnModel:
             takes_tables=True,
         )
         return model
+
+
+def takes_text(estimator: Any) -> bool:
+    """Whether the model (or its pipeline's first step) turns strings into features itself."""
+    first = estimator.steps[0][1] if isinstance(estimator, Pipeline) else estimator
+    return isinstance(first, (CountVectorizer, HashingVectorizer, TfidfVectorizer))
+
+
+def _text_column(path: Path, declared: DeclaredMetadata) -> tuple[Column, ...]:
+    """A text pipeline's one string column: metadata.json's, else ``text``."""
+    if declared.inputs is None:
+        column = Column(name="text", type="string")
+        log.info('a text pipeline: one string column, %r (metadata.json\'s "inputs" may name it)', column.name)
+        return (column,)
+    if len(declared.inputs) != 1 or declared.inputs[0].type != "string" or declared.inputs[0].nullable:
+        raise ModelLoadError(path, "metadata.json's inputs: a text pipeline takes one string column, not nullable")
+    return declared.inputs
 
 
 def _dtype(column: Column) -> str:

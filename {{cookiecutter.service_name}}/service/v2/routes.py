@@ -1,7 +1,9 @@
 """The Open Inference Protocol (KServe V2) beside /predict: health, metadata and inference under /v2.
 
 What KServe, Triton and MLServer clients call (the protocol's REST
-specification), with Triton's binary tensor data extension (tensors.py).
+specification), with Triton's binary tensor data extension (tensors.py): a
+model of numeric rows takes one FP32 input ``(n, n_features)``, a table of
+several types one input per column (tables.py).
 Errors are the protocol's ``{"error": "..."}`` (``error_shape``, registered
 for PREFIX by service/app.py).  The same limits, metrics, logs, request IDs and
 API key as the native API apply: both go through service/web/serving.py.
@@ -19,6 +21,7 @@ from service.inference.predictions import to_predictions
 from service.project import SERVICE_NAME, SERVICE_VERSION, V2_PLATFORM
 from service.server import metrics
 from service.v2 import schemas
+from service.v2.tables import read_table
 from service.v2.tensors import HEADER_LENGTH, output_tensor, read_input, split_body
 from service.validation import one_line
 from service.web import serving
@@ -133,15 +136,14 @@ def infer(name: str, version: str | None = None):
     header, binary = split_body(read_body(serving.settings().max_body_bytes), request.headers.get(HEADER_LENGTH))
     infer_request = parse_request(header)
     info = model.metadata
-    if info.tabular:
-        columns = ", ".join(f"{column.name}: {column.type}" for column in info.columns)
-        raise ApiError(
-            400,
-            "unsupported_input",
-            f"this model takes named columns of several types ({columns}): V2 serves models of numeric rows only; "
-            "send rows as objects of those columns to POST /predict",
-        )
-    batch = read_batch(infer_request, info.inputs, binary)
+    if info.tabular:  # one input per column (tables.py)
+        batch = read_table(infer_request, info.columns, binary)
+    else:
+        batch = read_batch(infer_request, info.inputs, binary)
+    first = f"input {info.inputs[0].name!r}"
+    if len(batch) == 0:  # as /predict: an adapter need not handle an empty batch
+        raise ApiError(400, "empty_batch", f"{first}: the batch is empty (shape {list(batch.shape)})")
+    serving.check_batch_size(len(batch), first)
     outputs = requested_outputs(infer_request, info.outputs)
     values = serving.predict(batch, item="row")
     metrics.count_predictions(to_predictions(values, info.labels))
@@ -176,7 +178,7 @@ def parse_request(header: bytes) -> schemas.V2InferRequest:
 
 
 def read_batch(infer_request: schemas.V2InferRequest, specs, binary: memoryview) -> np.ndarray:
-    """The model's input batch from the request's inputs (binary ones consumed in order)."""
+    """A numeric model's float32 batch from its one input (binary data consumed in order)."""
     by_name = {spec.name: spec for spec in specs}
     given: dict[str, np.ndarray] = {}
     offset = 0
@@ -192,9 +194,6 @@ def read_batch(infer_request: schemas.V2InferRequest, specs, binary: memoryview)
     # The contract's predict() takes one input, so every valid request gives exactly it
     # (at least one input, each known, none twice).
     (batch,) = given.values()
-    if len(batch) == 0:  # as /predict: an adapter need not handle an empty batch
-        raise ApiError(400, "empty_batch", f"input {specs[0].name!r}: the batch is empty (shape {list(batch.shape)})")
-    serving.check_batch_size(len(batch), f"input {specs[0].name!r}")
     return batch
 
 

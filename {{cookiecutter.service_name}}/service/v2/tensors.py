@@ -95,20 +95,42 @@ def json_values(tensor: V2InferInput, count: int) -> np.ndarray:
 
 
 def binary_values(tensor: V2InferInput, count: int, size, binary: memoryview, offset: int) -> np.ndarray:
+    raw = binary_part(tensor, size, binary, offset)
+    dtype = np.dtype(NUMERIC[tensor.datatype])
+    if size != count * dtype.itemsize:
+        raise bad_input(
+            f"input {tensor.name!r}: binary_data_size is {size} bytes, but {count} {tensor.datatype} elements "
+            f"take {count * dtype.itemsize}"
+        )
+    return np.frombuffer(raw, dtype=dtype)
+
+
+def binary_part(tensor: V2InferInput, size, binary: memoryview, offset: int) -> memoryview:
+    """The ``size`` bytes of this input in the binary part, after checking the parameter and the body."""
     name = tensor.name
     if type(size) is not int or size < 0:
         raise bad_input(f"input {name!r}: parameter binary_data_size must be a byte count, got {size!r}")
     if tensor.data is not None:
         raise bad_input(f"input {name!r}: give data or binary_data_size, not both")
-    dtype = np.dtype(NUMERIC[tensor.datatype])
-    if size != count * dtype.itemsize:
-        raise bad_input(
-            f"input {name!r}: binary_data_size is {size} bytes, but {count} {tensor.datatype} elements "
-            f"take {count * dtype.itemsize}"
-        )
     if offset + size > len(binary):
         raise bad_input(f"input {name!r}: binary_data_size {size} runs past the end of the body")
-    return np.frombuffer(binary[offset : offset + size], dtype=dtype)
+    return binary[offset : offset + size]
+
+
+def bytes_elements(raw: memoryview, count: int, name: str) -> list[bytes]:
+    """A BYTES tensor in the binary extension: each element a 4-byte little-endian length, then its bytes."""
+    elements, at = [], 0
+    while at < len(raw):
+        if at + 4 > len(raw):
+            raise bad_input(f"input {name!r}: element {len(elements)}'s 4-byte length is cut short")
+        length = int.from_bytes(raw[at : at + 4], "little")
+        if at + 4 + length > len(raw):
+            raise bad_input(f"input {name!r}: element {len(elements)} runs past binary_data_size ({length} bytes)")
+        elements.append(bytes(raw[at + 4 : at + 4 + length]))
+        at += 4 + length
+    if len(elements) != count:
+        raise bad_input(f"input {name!r}: {len(elements)} BYTES elements in binary, its shape needs {count}")
+    return elements
 
 
 def read_input(tensor: V2InferInput, spec: TensorSpec, binary: memoryview, offset: int) -> tuple[np.ndarray, int]:
