@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 import serve_http
-from service.inference import batching
+from service.inference import batching, processing
 from service.inference.loader import load_model
 from service.inference.state import ModelState
 from service.settings import load_settings
@@ -113,8 +113,10 @@ def test_a_row_without_a_finite_prediction_gets_its_own_422_and_the_others_their
     settings = load_settings(microbatch_max_size=64, microbatch_max_delay_ms=200)
     model, digest = load_model(settings.model_path)
     first, last = EXAMPLE.instances[0], EXAMPLE.instances[-1]
-    assert _key(model_input([first])[0]) != _key(model_input([last])[0]), "the example needs two different rows"
-    wrapped = NaNForOneRow(model, model_input([last])[0])
+    # The model sees the rows after preprocess (service/inference/processing.py).
+    seen = {at: processing.preprocess(model_input([EXAMPLE.instances[at]]))[0] for at in (0, -1)}
+    assert _key(seen[0]) != _key(seen[-1]), "the example needs two different rows"
+    wrapped = NaNForOneRow(model, seen[-1])
     client = serve_http.create_app(settings, ModelState(wrapped, digest, "")).test_client()
     good, bad = {"instance": first}, {"instance": last}
     answers = call_together(lambda body: client.post("/predict", json=body), [good, bad, good, good])
